@@ -1,0 +1,113 @@
+"""REST endpoints. Thin: check the request, call the ingest service, answer."""
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import exceptions, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from .. import wire
+from ..authentication import client_address
+from ..enums import ApiScope, ImportSource
+from ..ingest import ingest_messages
+from ..models import ApiClientGrant, Department
+from .exceptions import InvalidPathParameter, InvalidQueryParameter
+
+_TRUE, _FALSE = {"true", "1"}, {"false", "0", ""}
+
+
+def query_flag(request: Request, name: str) -> bool:
+    value = request.query_params.get(name)
+    if value is None:
+        return False
+    if value.lower() in _TRUE:
+        return True
+    if value.lower() in _FALSE:
+        return False
+    raise InvalidQueryParameter("Expected true or false.", path=name)
+
+
+class DepartmentScopedViewSet(viewsets.ViewSet):
+    """Resolves the path's department through the client's grants.
+
+    A client without the needed scope gets the same 403 whether or not the department
+    exists, so the answer reveals nothing about other tenants.
+    """
+
+    required_scopes: dict[str, str] = {}
+    department: Department
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        for name in ("departmentUUID", "customerUUID"):
+            if name in kwargs and not wire.is_identifier(kwargs[name]):
+                raise InvalidPathParameter("Expected 1-255 printable characters without whitespace.", path=name)
+        scope = self.required_scopes[self.action]
+        grant = (
+            ApiClientGrant.objects.select_related("department")
+            .filter(client=request.auth, department__uuid=kwargs["departmentUUID"], scope=scope)
+            .first()
+        )
+        if grant is None:
+            raise exceptions.PermissionDenied(f"This client does not have the {scope} scope for this department.")
+        self.department = grant.department
+
+
+class HistoricalMessageViewSet(DepartmentScopedViewSet):
+    """Historical messages of one customer of one department."""
+
+    required_scopes = {"bulk_import": ApiScope.MESSAGE_CREATE}
+
+    @extend_schema(
+        operation_id="saveHistoricalMessages",
+        summary="Import historical messages",
+        description=(
+            "Stores a batch of historical messages for one customer. Every item is validated on its own; "
+            "valid items are stored (each with all its parts, or not at all), invalid ones are reported in "
+            "`saveMessageResponse` in request order. Re-sending a `sourceUuid` updates the stored message in "
+            "place (`MESSAGE_UPDATED`) or changes nothing (`MESSAGE_UNCHANGED`). Request-level errors (400, "
+            "413, 415) use the same envelope and write nothing."
+        ),
+        request=wire.SaveMessagesRequestSerializer,
+        parameters=[
+            OpenApiParameter(
+                "dryRun",
+                bool,
+                OpenApiParameter.QUERY,
+                description="Validate and answer as the real call; write nothing.",
+            )
+        ],
+        responses={
+            200: wire.SaveMessagesResponseSerializer,
+            **{
+                code: OpenApiResponse(wire.SaveMessagesResponseSerializer, description=text)
+                for code, text in (
+                    (400, "Malformed or empty request."),
+                    (401, "Missing or invalid credentials."),
+                    (403, "No grant for this department."),
+                    (413, "Too many messages or body too large."),
+                    (415, "Content-Type is not application/json."),
+                    (429, "Too many failed logins."),
+                )
+            },
+        },
+    )
+    def bulk_import(self, request: Request, departmentUUID: str, customerUUID: str) -> Response:
+        dry_run = query_flag(request, "dryRun")
+        if not request.content_type:
+            raise exceptions.UnsupportedMediaType("", detail="A Content-Type of application/json is required.")
+        items, callback, warnings = wire.parse_request(request.data, max_items=settings.MAX_MESSAGES_PER_REQUEST)
+        result = ingest_messages(
+            department=self.department,
+            customer_uuid=customerUUID,
+            items=items,
+            source=ImportSource.API,
+            client=request.auth,
+            origin=client_address(request),
+            callback_path_url=callback,
+            request_warnings=warnings,
+            dry_run=dry_run,
+        )
+        return Response(result.as_response())

@@ -1,0 +1,135 @@
+"""The catalogue of error and warning codes users see, declared once.
+
+Codes are stable UPPER_SNAKE strings; clients branch on them, so never rename one. The
+label of each member is its documented meaning (README and OpenAPI description are
+generated from it).
+"""
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from django.db import models
+
+logger = logging.getLogger("messages_app.errors")
+UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+
+
+def escape_unstorable(text: str) -> str:
+    """Spell NUL and lone surrogates as \\uXXXX so a message about them can be stored and sent."""
+    return UNSTORABLE_RE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+class ErrorCode(models.TextChoices):
+    """Errors: an item that was not stored, or a request that was refused."""
+
+    # Item level: the item is not stored, the others are.
+    MISSING_SOURCE_UUID = "MISSING_SOURCE_UUID", "sourceUuid is absent, null or empty."
+    DUPLICATE_SOURCE_UUID = "DUPLICATE_SOURCE_UUID", "The same sourceUuid appears earlier in this request."
+    SOURCE_UUID_CUSTOMER_CONFLICT = (
+        "SOURCE_UUID_CUSTOMER_CONFLICT",
+        "The sourceUuid is already stored under another customer of this department.",
+    )
+    MESSAGE_UUID_CONFLICT = (
+        "MESSAGE_UUID_CONFLICT",
+        "The messageUuid belongs to another message (in any department), or differs from the one "
+        "already stored for this sourceUuid.",
+    )
+    MISSING_TIMESTAMP = "MISSING_TIMESTAMP", "Neither sentOn nor receivedOn is given."
+    TIMESTAMP_IN_FUTURE = "TIMESTAMP_IN_FUTURE", "A date-time is more than 5 minutes in the future."
+    INVALID_DATETIME = "INVALID_DATETIME", "A date-time is not ISO 8601 (for example 2025-03-28T11:34:43.227Z)."
+    INVALID_ENUM_VALUE = "INVALID_ENUM_VALUE", "A value is not in the field's list of values (case-sensitive)."
+    INVALID_FIELD_TYPE = (
+        "INVALID_FIELD_TYPE",
+        "A value has the wrong JSON type (string, boolean, integer, object, list).",
+    )
+    INVALID_IDENTIFIER = (
+        "INVALID_IDENTIFIER",
+        "An identifier is not 1-255 printable characters without whitespace.",
+    )
+    VALUE_OUT_OF_RANGE = "VALUE_OUT_OF_RANGE", "A number is outside the 64-bit signed integer range."
+    UNSTORABLE_STRING = (
+        "UNSTORABLE_STRING",
+        "A string, key or value contains a NUL character (\\u0000) or a lone surrogate, which no database stores.",
+    )
+    NESTING_TOO_DEEP = "NESTING_TOO_DEEP", "A free JSON object is nested more than 32 levels deep."
+    INVALID_ITEM = "INVALID_ITEM", "An entry of saveMessageRequestList is not a JSON object."
+    # Request level: nothing is written.
+    MALFORMED_JSON = "MALFORMED_JSON", "The body is not valid UTF-8 JSON. (400)"
+    INVALID_REQUEST_SHAPE = (
+        "INVALID_REQUEST_SHAPE",
+        "The body is not an object with a saveMessageRequestList array, or a top-level field is invalid. (400)",
+    )
+    EMPTY_REQUEST = "EMPTY_REQUEST", "saveMessageRequestList is empty. (400)"
+    TOO_MANY_MESSAGES = "TOO_MANY_MESSAGES", "More items than MAX_MESSAGES_PER_REQUEST. (413)"
+    REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE", "The body is larger than MAX_REQUEST_BYTES. (413)"
+    UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE", "The Content-Type is not application/json. (415)"
+    INVALID_PATH_PARAMETER = (
+        "INVALID_PATH_PARAMETER",
+        "departmentUUID or customerUUID is not a valid identifier. (400)",
+    )
+    INVALID_QUERY_PARAMETER = "INVALID_QUERY_PARAMETER", "A query parameter has an invalid value. (400)"
+    AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED", "No HTTP Basic credentials were sent. (401)"
+    AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED", "The credentials are wrong, malformed or inactive. (401)"
+    PERMISSION_DENIED = (
+        "PERMISSION_DENIED",
+        "The client has no grant with the needed scope for this department. (403)",
+    )
+    NOT_FOUND = "NOT_FOUND", "No such resource. (404)"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED", "The HTTP method is not allowed here. (405)"
+    NOT_ACCEPTABLE = "NOT_ACCEPTABLE", "The Accept header asks for something other than JSON. (406)"
+    TOO_MANY_FAILED_LOGINS = (
+        "TOO_MANY_FAILED_LOGINS",
+        "Too many failed logins for this client from this address; retry after Retry-After seconds. (429)",
+    )
+    THROTTLED = "THROTTLED", "Too many requests; retry after Retry-After seconds. (429)"
+    INTERNAL_ERROR = "INTERNAL_ERROR", "An unexpected server error; the errorUID is in the server log. (500)"
+
+
+class WarningCode(models.TextChoices):
+    """Warnings: the item or request succeeded, with something worth knowing."""
+
+    MESSAGE_UNCHANGED = "MESSAGE_UNCHANGED", "An identical item was already stored; nothing was written."
+    MESSAGE_UPDATED = "MESSAGE_UPDATED", "The stored message with this sourceUuid was replaced by this item."
+    MESSAGE_LOCKED_BY_CORRECTION = (
+        "MESSAGE_LOCKED_BY_CORRECTION",
+        "Staff corrected the stored message; it was left as corrected.",
+    )
+    TIMEZONE_ASSUMED_UTC = "TIMEZONE_ASSUMED_UTC", "A date-time had no UTC offset and was taken as UTC."
+    UNKNOWN_FIELD = "UNKNOWN_FIELD", "A field is not part of the format; it was ignored (kept in the source payload)."
+    DRAFT_ATTRIBUTES_ON_NON_DRAFT = (
+        "DRAFT_ATTRIBUTES_ON_NON_DRAFT",
+        "draftAttributes on a type other than DRAFT or DISCARDED_DRAFT; stored as given.",
+    )
+    VOICE_CALL_ATTRIBUTES_ON_NON_VOICE_CALL = (
+        "VOICE_CALL_ATTRIBUTES_ON_NON_VOICE_CALL",
+        "voiceCallAttributes on a protocol other than VOICE_CALL; stored as given.",
+    )
+    CALLBACK_NOT_DELIVERED = (
+        "CALLBACK_NOT_DELIVERED",
+        "callBackPathUrl was stored but callbacks are not delivered by this server version.",
+    )
+    DRY_RUN = "DRY_RUN", "dryRun=true: the answer is what the real call would give; nothing was written."
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One error or warning occurrence: a code, the field path and what was wrong."""
+
+    code: str
+    path: str
+    detail: str
+    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def description(self) -> str:
+        text = f"{self.path}: {self.detail}" if self.path else self.detail
+        return escape_unstorable(text)
+
+    def as_error(self) -> dict[str, str]:
+        logger.info("errorUID=%s errorCode=%s %s", self.uid, self.code, self.description)
+        return {"errorCode": self.code, "errorDescription": self.description, "errorUID": self.uid}
+
+    def as_warning(self) -> dict[str, str]:
+        return {"warningCode": self.code, "warningDescription": self.description}

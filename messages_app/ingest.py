@@ -1,0 +1,722 @@
+"""The one ingest service: wire items in, normalised rows out.
+
+The REST view, the import commands and the admin all call ``ingest_messages``. It works
+in two phases, as Zulip's importer does:
+
+1. ``prepare_items`` validates and normalises every item into plain records, without the
+   database: type checks, enumerations, timestamps, unstorable strings, duplicates within
+   the request, coherence warnings and the canonical hash.
+2. ``_write`` stores the valid records in one transaction with a fixed number of bulk
+   statements, whatever the number of items: it locks the conversation, looks up every
+   existing message in one query, classifies each item (new, updated, unchanged, locked
+   by a staff correction, or in conflict), then inserts and updates rows sorted by their
+   unique key and recomputes the conversation counters from the rows.
+
+Items are validated one by one (partial success) but written together: an item is
+stored with all its parts or not at all. A unique-constraint race with a concurrent
+writer rolls the whole write back and re-runs phase 2, which then sees the other
+writer's rows and reports the conflict on the affected items.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from rest_framework.exceptions import ErrorDetail
+
+from . import wire
+from .enums import ImportSource, MessageTagValue, MessageType, Protocol
+from .errors import UNSTORABLE_RE, ErrorCode, Problem, WarningCode
+from .models import (
+    ApiClient,
+    Attachment,
+    Conversation,
+    Customer,
+    Department,
+    DraftAttributes,
+    ImportBatch,
+    Message,
+    MessageTag,
+    MessageTagParent,
+    MessageTagSecondaryAttribute,
+    NotificationAttributes,
+    NotificationButton,
+    NotificationNotifier,
+    VoiceCallAttributes,
+)
+
+logger = logging.getLogger(__name__)
+
+FUTURE_TOLERANCE = timedelta(minutes=5)
+WRITE_ATTEMPTS = 3
+ITEMS_PATH = "saveMessageRequestList"
+_DRAFT_TYPES = {MessageType.DRAFT, MessageType.DISCARDED_DRAFT}
+_DATETIME_PATHS = (("sentOn",), ("receivedOn",), ("voiceCallAttributes", "callDateTime"))
+_DRF_CODES = {
+    "null_characters_not_allowed": ErrorCode.UNSTORABLE_STRING,
+    "surrogate_characters_not_allowed": ErrorCode.UNSTORABLE_STRING,
+}
+# Message columns written from an item (everything but identity and bookkeeping).
+MESSAGE_DATA_FIELDS = (
+    "callback_path_url",
+    "sent_on",
+    "received_on",
+    "message_at",
+    "user_uuid",
+    "communication_uid",
+    "body",
+    "type",
+    "protocol",
+    "purpose",
+    "is_manual",
+    "subject",
+    "meta_data",
+    "tags",
+    "is_trashed",
+    "default_reply_action",
+    "update_thread_timestamp",
+    "update_total_message_count",
+    "show_in_customer_conversation",
+    "source_payload",
+    "payload_hash",
+)
+_MESSAGE_UPDATE_FIELDS = (
+    *MESSAGE_DATA_FIELDS,
+    "updated_batch",
+    "updated_at",
+    "corrected_at",
+    "corrected_by",
+    "corrected_fields",
+)
+# Child tables, in the order their rows are deleted when a message is replaced.
+_PART_MODELS = (
+    MessageTagSecondaryAttribute,
+    MessageTagParent,
+    MessageTag,
+    DraftAttributes,
+    Attachment,
+    NotificationNotifier,
+    NotificationButton,
+    NotificationAttributes,
+    VoiceCallAttributes,
+)
+
+
+class Outcome(enum.Enum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    LOCKED = "locked"
+    FAILED = "failed"
+
+
+@dataclass
+class ItemResult:
+    """What happened to one item; becomes one ``saveMessageResponse`` entry."""
+
+    source_uuid: str | None
+    message_uuid: str | None = None
+    outcome: Outcome | None = None
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        return self.outcome not in (None, Outcome.FAILED)
+
+    def fail(self, code: str, path: str, detail: str) -> None:
+        self.errors.append(Problem(code, path, detail))
+        self.outcome = Outcome.FAILED
+        self.message_uuid = None
+
+    def warn(self, code: str, path: str, detail: str) -> None:
+        self.warnings.append(Problem(code, path, detail))
+
+    def as_response(self) -> dict[str, Any]:
+        return {
+            "sourceUuid": self.source_uuid,
+            "messageUuid": self.message_uuid,
+            "errors": [problem.as_error() for problem in self.errors],
+            "warnings": [problem.as_warning() for problem in self.warnings],
+        }
+
+
+@dataclass
+class PreparedItem:
+    """A validated, normalised item: plain data, no database."""
+
+    index: int
+    raw: dict[str, Any]
+    data: dict[str, Any]
+    payload_hash: str
+    result: ItemResult
+
+    @property
+    def source_uuid(self) -> str:
+        return self.data["source_uuid"]
+
+    @property
+    def supplied_message_uuid(self) -> str | None:
+        return self.data.get("message_uuid")
+
+
+@dataclass
+class IngestResult:
+    """The outcome of one ingest call, in request order."""
+
+    items: list[ItemResult]
+    errors: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    batch: ImportBatch | None = None
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for item in self.items if item.outcome is outcome)
+
+    @property
+    def failed_count(self) -> int:
+        return sum(1 for item in self.items if not item.succeeded)
+
+    def as_response(self) -> dict[str, Any]:
+        """The seed's response envelope (note its spelling ``succesfully``)."""
+        return {
+            "saveMessageResponse": [item.as_response() for item in self.items],
+            "succesfullySubmittedSourceUuids": [i.source_uuid for i in self.items if i.succeeded],
+            "failedSourceUuids": [i.source_uuid for i in self.items if not i.succeeded and i.source_uuid is not None],
+            "errors": [problem.as_error() for problem in self.errors],
+            "warnings": [problem.as_warning() for problem in self.warnings],
+        }
+
+
+# --- Phase 1: validate and normalise, no database ----------------------------------------
+
+
+def find_unstorable(value: Any, path: str) -> list[str]:
+    """Paths of strings (keys included) that hold NUL or a lone surrogate."""
+    found = []
+    stack = [(value, path)]
+    while stack:
+        node, node_path = stack.pop()
+        if isinstance(node, str):
+            if UNSTORABLE_RE.search(node):
+                found.append(node_path)
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                if isinstance(key, str) and UNSTORABLE_RE.search(key):
+                    found.append(f"{node_path} (a key)")
+                stack.append((child, f"{node_path}.{key}"))
+        elif isinstance(node, list):
+            stack.extend((child, f"{node_path}[{i}]") for i, child in enumerate(node))
+    return sorted(found)
+
+
+def _unknown_fields(raw: Any, shape: dict[str, Any], path: str) -> list[str]:
+    if not isinstance(raw, dict):
+        return []
+    unknown = []
+    for key, value in raw.items():
+        if key not in shape:
+            unknown.append(f"{path}.{key}")
+            continue
+        sub = shape[key]
+        if sub is None or value is None:
+            continue
+        if isinstance(value, list):
+            for i, element in enumerate(value):
+                unknown.extend(_unknown_fields(element, sub, f"{path}.{key}[{i}]"))
+        else:
+            unknown.extend(_unknown_fields(value, sub, f"{path}.{key}"))
+    return unknown
+
+
+def _flatten_errors(detail: Any, path: str) -> list[tuple[str, str, str]]:
+    """Turn DRF's nested error structure into (path, code, message) triples."""
+    if isinstance(detail, ErrorDetail):
+        code = str(detail.code)
+        if code not in ErrorCode.values:
+            code = _DRF_CODES.get(code, ErrorCode.INVALID_FIELD_TYPE)
+        return [(path, code, str(detail))]
+    flat = []
+    if isinstance(detail, dict):
+        for key, value in detail.items():
+            if key == "non_field_errors":
+                sub = path
+            elif isinstance(key, int):
+                sub = f"{path}[{key}]"
+            else:
+                sub = f"{path}.{key}"
+            flat.extend(_flatten_errors(value, sub))
+    elif isinstance(detail, list):
+        for i, value in enumerate(detail):
+            if isinstance(value, ErrorDetail):
+                flat.extend(_flatten_errors(value, path))
+            elif value:
+                flat.extend(_flatten_errors(value, f"{path}[{i}]"))
+    return flat
+
+
+def _dig(raw: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    node: Any = raw
+    for key in keys:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def _canonical_hash(data: dict[str, Any]) -> str:
+    """SHA-256 of the normalised item without the fields that do not describe the message."""
+    content = {k: v for k, v in data.items() if k not in ("message_uuid", "callback_path_url")}
+    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
+    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+
+
+def _json_default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)
+
+
+def _normalise(data: dict[str, Any]) -> dict[str, Any]:
+    """Apply the documented defaults so that equal messages hash equally."""
+    attributes = data.get("message_attributes") or {}
+    for flag in ("update_thread_timestamp", "update_total_message_count", "show_in_customer_conversation"):
+        if attributes.get(flag) is None:
+            attributes[flag] = True
+    data["message_attributes"] = attributes
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[PreparedItem | ItemResult]:
+    """Phase 1: validate every item on its own; a failed one is returned as its result."""
+    now = now or timezone.now()
+    latest_allowed = now + FUTURE_TOLERANCE
+    seen_sources: dict[str, int] = {}
+    seen_message_uuids: dict[str, int] = {}
+    prepared: list[PreparedItem | ItemResult] = []
+    for index, raw in enumerate(raw_items):
+        path = f"{ITEMS_PATH}[{index}]"
+        if not isinstance(raw, dict):
+            result = ItemResult(source_uuid=None)
+            result.fail(ErrorCode.INVALID_ITEM, path, "Expected a JSON object.")
+            prepared.append(result)
+            continue
+        raw_source = raw.get("sourceUuid")
+        result = ItemResult(source_uuid=raw_source if isinstance(raw_source, str) else None)
+        unstorable = find_unstorable(raw, path)
+        if unstorable:
+            if result.source_uuid is not None and UNSTORABLE_RE.search(result.source_uuid):
+                result.source_uuid = None
+            for bad_path in unstorable:
+                result.fail(ErrorCode.UNSTORABLE_STRING, bad_path, "Contains NUL (\\u0000) or a lone surrogate.")
+            prepared.append(result)
+            continue
+        if raw_source is None or raw_source == "":
+            result.fail(ErrorCode.MISSING_SOURCE_UUID, f"{path}.sourceUuid", "sourceUuid is required.")
+        serializer = wire.SaveMessageRequestSerializer(data=raw)
+        if not serializer.is_valid():
+            for err_path, code, message in _flatten_errors(serializer.errors, path):
+                if err_path == f"{path}.sourceUuid" and result.errors:
+                    continue
+                result.fail(code, err_path, message)
+            prepared.append(result)
+            continue
+        data = dict(serializer.validated_data)
+        _check_item(data, raw, path, result, latest_allowed)
+        source_uuid = data.get("source_uuid")
+        if source_uuid is not None:
+            if source_uuid in seen_sources:
+                result.fail(
+                    ErrorCode.DUPLICATE_SOURCE_UUID,
+                    f"{path}.sourceUuid",
+                    f"Already given by {ITEMS_PATH}[{seen_sources[source_uuid]}] in this request.",
+                )
+            else:
+                seen_sources[source_uuid] = index
+        message_uuid = data.get("message_uuid")
+        if message_uuid is not None and not result.errors:
+            if message_uuid in seen_message_uuids:
+                result.fail(
+                    ErrorCode.MESSAGE_UUID_CONFLICT,
+                    f"{path}.messageUuid",
+                    f"Already given by {ITEMS_PATH}[{seen_message_uuids[message_uuid]}] in this request.",
+                )
+            else:
+                seen_message_uuids[message_uuid] = index
+        if result.errors:
+            prepared.append(result)
+            continue
+        data = _normalise(data)
+        prepared.append(PreparedItem(index, raw, data, _canonical_hash(data), result))
+    return prepared
+
+
+def _check_item(data: dict[str, Any], raw: dict[str, Any], path: str, result: ItemResult, latest: datetime) -> None:
+    """Rules that span fields: timestamps, coherence, unknown fields."""
+    if data.get("sent_on") is None and data.get("received_on") is None:
+        result.fail(ErrorCode.MISSING_TIMESTAMP, path, "At least one of sentOn and receivedOn is required.")
+    for keys in _DATETIME_PATHS:
+        value = _dig(raw, keys)
+        if not isinstance(value, str):
+            continue
+        parsed, naive = wire.parse_datetime(value) or (None, False)
+        field_path = ".".join((path, *keys))
+        if parsed is not None and parsed > latest:
+            result.fail(
+                ErrorCode.TIMESTAMP_IN_FUTURE, field_path, f"{value} is in the future; this endpoint is for history."
+            )
+        if naive:
+            result.warn(WarningCode.TIMEZONE_ASSUMED_UTC, field_path, f"{value} has no UTC offset; taken as UTC.")
+    attributes = data.get("message_attributes") or {}
+    if attributes.get("draft_attributes") is not None and attributes.get("type") not in _DRAFT_TYPES:
+        result.warn(
+            WarningCode.DRAFT_ATTRIBUTES_ON_NON_DRAFT,
+            f"{path}.messageAttributes.draftAttributes",
+            f"Given on type {attributes.get('type')}; stored as given.",
+        )
+    if data.get("voice_call_attributes") is not None and attributes.get("protocol") != Protocol.VOICE_CALL:
+        result.warn(
+            WarningCode.VOICE_CALL_ATTRIBUTES_ON_NON_VOICE_CALL,
+            f"{path}.voiceCallAttributes",
+            f"Given on protocol {attributes.get('protocol')}; stored as given.",
+        )
+    for unknown in _unknown_fields(raw, wire.ITEM_SHAPE, path):
+        result.warn(WarningCode.UNKNOWN_FIELD, unknown, "Not part of the format; ignored.")
+    if data.get("callback_path_url"):
+        result.warn(
+            WarningCode.CALLBACK_NOT_DELIVERED,
+            f"{path}.callBackPathUrl",
+            "Stored, but callbacks are not delivered by this server version.",
+        )
+
+
+# --- Phase 2: write in bulk ---------------------------------------------------------------
+
+
+@dataclass
+class _Context:
+    department: Department
+    customer_uuid: str
+    source: str
+    client: ApiClient | None
+    user: Any
+    origin: str
+    callback_path_url: str | None
+    dry_run: bool
+    overwrite_corrections: bool
+
+
+def ingest_messages(
+    *,
+    department: Department,
+    customer_uuid: str,
+    items: list[Any],
+    source: str = ImportSource.API,
+    client: ApiClient | None = None,
+    user: Any = None,
+    origin: str = "",
+    callback_path_url: str | None = None,
+    request_warnings: list[Problem] | None = None,
+    dry_run: bool = False,
+    overwrite_corrections: bool = False,
+) -> IngestResult:
+    """Validate and store a batch of wire items for one customer of one department."""
+    prepared = prepare_items(items)
+    warnings = list(request_warnings or [])
+    if callback_path_url:
+        warnings.append(
+            Problem(
+                WarningCode.CALLBACK_NOT_DELIVERED,
+                "callBackPathUrl",
+                "Callbacks are not delivered by this server version.",
+            )
+        )
+    if dry_run:
+        warnings.append(Problem(WarningCode.DRY_RUN, "", "Nothing was written."))
+    context = _Context(
+        department, customer_uuid, source, client, user, origin, callback_path_url, dry_run, overwrite_corrections
+    )
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        results = [_fresh_result(entry) for entry in prepared]
+        outcome = IngestResult(items=results, warnings=warnings)
+        try:
+            outcome.batch = _write(context, prepared, outcome)
+        except IntegrityError:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            logger.info("Unique-constraint race while writing a batch; retrying (attempt %d).", attempt)
+            continue
+        return outcome
+    raise AssertionError("unreachable")
+
+
+def _fresh_result(entry: PreparedItem | ItemResult) -> ItemResult:
+    result = entry.result if isinstance(entry, PreparedItem) else entry
+    return replace(result, errors=list(result.errors), warnings=list(result.warnings))
+
+
+def _write(context: _Context, prepared: list[PreparedItem | ItemResult], outcome: IngestResult) -> ImportBatch:
+    valid = [entry for entry in prepared if isinstance(entry, PreparedItem)]
+    with transaction.atomic():
+        customer = conversation = None
+        to_create: list[tuple[PreparedItem, ItemResult]] = []
+        to_update: list[tuple[PreparedItem, ItemResult, int]] = []
+        if valid:
+            customer, conversation = _lock_conversation(context.department, context.customer_uuid)
+            to_create, to_update = _classify(context, customer, valid, outcome)
+        batch = ImportBatch.objects.create(
+            source=context.source,
+            department=context.department,
+            customer=customer,
+            client=context.client,
+            user=context.user,
+            origin=context.origin[:500],
+            callback_path_url=context.callback_path_url or "",
+            item_count=len(prepared),
+            created_count=outcome.count(Outcome.CREATED),
+            updated_count=outcome.count(Outcome.UPDATED),
+            unchanged_count=outcome.count(Outcome.UNCHANGED) + outcome.count(Outcome.LOCKED),
+            failed_count=outcome.failed_count,
+            response=outcome.as_response(),
+        )
+        if to_create or to_update:
+            _store(context, customer, conversation, batch, to_create, to_update)
+        if context.dry_run:
+            transaction.set_rollback(True)
+    return batch
+
+
+def _lock_conversation(department: Department, customer_uuid: str) -> tuple[Customer, Conversation]:
+    """Create the customer and conversation if needed and lock the conversation row.
+
+    Every writer for the same customer takes this lock first, so their writes queue
+    instead of deadlocking, and the counters are recomputed by one writer at a time.
+    """
+    Customer.objects.bulk_create([Customer(department=department, uuid=customer_uuid)], ignore_conflicts=True)
+    customer = Customer.objects.get(department=department, uuid=customer_uuid)
+    Conversation.objects.bulk_create([Conversation(department=department, customer=customer)], ignore_conflicts=True)
+    conversation = Conversation.objects.select_for_update().get(customer=customer)
+    return customer, conversation
+
+
+def _classify(
+    context: _Context, customer: Customer, valid: list[PreparedItem], outcome: IngestResult
+) -> tuple[list[tuple[PreparedItem, ItemResult]], list[tuple[PreparedItem, ItemResult, int]]]:
+    """Decide, with one query, what each valid item does: create, update, or nothing."""
+    sources = [item.source_uuid for item in valid]
+    supplied = [item.supplied_message_uuid for item in valid if item.supplied_message_uuid]
+    existing = Message.objects.filter(
+        Q(department=context.department, source_uuid__in=sources) | Q(message_uuid__in=supplied)
+    ).values("id", "department_id", "customer_id", "source_uuid", "message_uuid", "payload_hash", "corrected_at")
+    by_source: dict[str, dict[str, Any]] = {}
+    by_message_uuid: dict[str, dict[str, Any]] = {}
+    for row in existing:
+        by_message_uuid[row["message_uuid"]] = row
+        if row["department_id"] == context.department.pk:
+            by_source[row["source_uuid"]] = row
+    to_create, to_update = [], []
+    for item in valid:
+        result = outcome.items[item.index]
+        path = f"{ITEMS_PATH}[{item.index}]"
+        stored = by_source.get(item.source_uuid)
+        supplied_uuid = item.supplied_message_uuid
+        owner = by_message_uuid.get(supplied_uuid) if supplied_uuid else None
+        if stored is not None and stored["customer_id"] != customer.pk:
+            result.fail(
+                ErrorCode.SOURCE_UUID_CUSTOMER_CONFLICT,
+                f"{path}.sourceUuid",
+                "Already stored under another customer of this department; messages are not moved.",
+            )
+        elif owner is not None and owner is not stored:
+            result.fail(ErrorCode.MESSAGE_UUID_CONFLICT, f"{path}.messageUuid", "Belongs to another message.")
+        elif stored is not None and supplied_uuid and supplied_uuid != stored["message_uuid"]:
+            result.fail(
+                ErrorCode.MESSAGE_UUID_CONFLICT,
+                f"{path}.messageUuid",
+                f"This sourceUuid is stored with messageUuid {stored['message_uuid']}.",
+            )
+        elif stored is None:
+            result.outcome = Outcome.CREATED
+            result.message_uuid = supplied_uuid or str(uuid.uuid4())
+            to_create.append((item, result))
+        else:
+            result.message_uuid = stored["message_uuid"]
+            if stored["corrected_at"] is not None and not context.overwrite_corrections:
+                result.outcome = Outcome.LOCKED
+                result.warn(
+                    WarningCode.MESSAGE_LOCKED_BY_CORRECTION, path, "Corrected by staff; the correction was kept."
+                )
+            elif stored["payload_hash"] == item.payload_hash and stored["corrected_at"] is None:
+                result.outcome = Outcome.UNCHANGED
+                result.warn(WarningCode.MESSAGE_UNCHANGED, path, "Identical to the stored message; nothing written.")
+            else:
+                result.outcome = Outcome.UPDATED
+                result.warn(WarningCode.MESSAGE_UPDATED, path, "The stored message was replaced by this item.")
+                to_update.append((item, result, stored["id"]))
+    return to_create, to_update
+
+
+def message_columns(data: dict[str, Any]) -> dict[str, Any]:
+    """The Message column values of a normalised item."""
+    attributes = data.get("message_attributes") or {}
+    times = [t for t in (data.get("sent_on"), data.get("received_on")) if t is not None]
+    tags = attributes.get("tags")
+    return {
+        "callback_path_url": data.get("callback_path_url"),
+        "sent_on": data.get("sent_on"),
+        "received_on": data.get("received_on"),
+        "message_at": max(times),
+        "user_uuid": data.get("user_uuid"),
+        "communication_uid": data.get("communication_uid"),
+        "body": attributes.get("body"),
+        "type": attributes.get("type"),
+        "protocol": attributes.get("protocol"),
+        "purpose": attributes.get("purpose"),
+        "is_manual": attributes.get("is_manual"),
+        "subject": attributes.get("subject"),
+        "meta_data": attributes.get("meta_data"),
+        "tags": tags,
+        "is_trashed": bool(tags) and MessageTagValue.TRASH in tags,
+        "default_reply_action": attributes.get("default_reply_action"),
+        "update_thread_timestamp": attributes["update_thread_timestamp"],
+        "update_total_message_count": attributes["update_total_message_count"],
+        "show_in_customer_conversation": attributes["show_in_customer_conversation"],
+    }
+
+
+def _store(
+    context: _Context,
+    customer: Customer,
+    conversation: Conversation,
+    batch: ImportBatch,
+    to_create: list[tuple[PreparedItem, ItemResult]],
+    to_update: list[tuple[PreparedItem, ItemResult, int]],
+) -> None:
+    now = timezone.now()
+    department = context.department
+    common = {"department": department, "customer": customer, "conversation": conversation}
+
+    def build(item: PreparedItem, **extra: Any) -> Message:
+        return Message(
+            **common,
+            **message_columns(item.data),
+            source_uuid=item.source_uuid,
+            source_payload=item.raw,
+            payload_hash=item.payload_hash,
+            updated_batch=batch,
+            updated_at=now,
+            **extra,
+        )
+
+    created = [
+        (build(item, message_uuid=result.message_uuid, created_batch=batch, created_at=now), item)
+        for item, result in sorted(to_create, key=lambda pair: pair[0].source_uuid)
+    ]
+    Message.objects.bulk_create([message for message, _ in created])
+    updated = [
+        (build(item, id=message_id, corrected_at=None, corrected_by=None, corrected_fields=[]), item)
+        for item, _result, message_id in sorted(to_update, key=lambda triple: triple[2])
+    ]
+    if updated:
+        Message.objects.bulk_update([message for message, _ in updated], _MESSAGE_UPDATE_FIELDS)
+        updated_ids = [message.id for message, _ in updated]
+        for model in _PART_MODELS:
+            model.objects.filter(message_id__in=updated_ids).delete()
+    _store_parts(department, [(message, item.data) for message, item in created + updated])
+    _recount(conversation)
+
+
+def _store_parts(department: Department, pairs: list[tuple[Message, dict[str, Any]]]) -> None:
+    """Insert the child rows of the given messages, one bulk statement per table."""
+    drafts, attachments, notifications, notifiers, buttons, voice_calls = [], [], [], [], [], []
+    tags: list[tuple[MessageTag, dict[str, Any]]] = []
+    base = {"department": department}
+    for message, data in pairs:
+        attributes = data.get("message_attributes") or {}
+        if attributes.get("draft_attributes") is not None:
+            drafts.append(DraftAttributes(**base, message=message, **attributes["draft_attributes"]))
+        for position, attachment in enumerate(attributes.get("attachments") or []):
+            attachments.append(Attachment(**base, message=message, position=position, **attachment))
+        for position, tag in enumerate(attributes.get("message_tags") or []):
+            primary = tag.get("primary_attribute") or {}
+            row = MessageTag(
+                **base,
+                message=message,
+                position=position,
+                tag_type_uuid=tag.get("tag_type_uuid"),
+                reference_identifier=tag.get("reference_identifier"),
+                value=tag.get("value"),
+                primary_attribute_value=primary.get("value"),
+            )
+            tags.append((row, tag))
+        notification = data.get("notification_attributes")
+        if notification is not None:
+            flags = {k: v for k, v in notification.items() if k.endswith(("_pop", "_notification"))}
+            notifications.append(NotificationAttributes(**base, message=message, **flags))
+            for position, da_uuid in enumerate(notification.get("additional_notifier_notification_da_uuids") or []):
+                notifiers.append(NotificationNotifier(**base, message=message, position=position, da_uuid=da_uuid))
+            for position, button in enumerate(notification.get("notification_buttons") or []):
+                buttons.append(NotificationButton(**base, message=message, position=position, **button))
+        if data.get("voice_call_attributes") is not None:
+            voice_calls.append(VoiceCallAttributes(**base, message=message, **data["voice_call_attributes"]))
+    for model, rows in (
+        (DraftAttributes, drafts),
+        (Attachment, attachments),
+        (NotificationAttributes, notifications),
+        (NotificationNotifier, notifiers),
+        (NotificationButton, buttons),
+        (VoiceCallAttributes, voice_calls),
+    ):
+        if rows:
+            model.objects.bulk_create(rows)
+    if not tags:
+        return
+    MessageTag.objects.bulk_create([row for row, _ in tags])
+    secondaries, parents = [], []
+    for row, tag in tags:
+        for position, secondary in enumerate(tag.get("secondary_attributes") or []):
+            secondaries.append(
+                MessageTagSecondaryAttribute(
+                    **base, message_id=row.message_id, tag=row, position=position, value=secondary.get("value")
+                )
+            )
+        for position, parent in enumerate(tag.get("parent_tags") or []):
+            parents.append(MessageTagParent(**base, message_id=row.message_id, tag=row, position=position, **parent))
+    if secondaries:
+        MessageTagSecondaryAttribute.objects.bulk_create(secondaries)
+    if parents:
+        MessageTagParent.objects.bulk_create(parents)
+
+
+def _recount(conversation: Conversation) -> None:
+    """Recompute the thread counters from the rows (never incremented)."""
+    messages = Message.objects.filter(conversation=OuterRef("pk"))
+    counted = (
+        messages.filter(update_total_message_count=True)
+        .order_by()
+        .values("conversation")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    latest = messages.filter(update_thread_timestamp=True).order_by("-message_at").values("message_at")[:1]
+    Conversation.objects.filter(pk=conversation.pk).update(
+        total_message_count=Coalesce(Subquery(counted), 0),
+        last_message_at=Subquery(latest),
+        updated_at=timezone.now(),
+    )
+
+
+def recount_conversations(conversation_ids: list[int]) -> None:
+    """Recompute the counters of several conversations (after deletes or staff edits)."""
+    for conversation in Conversation.objects.filter(pk__in=conversation_ids):
+        _recount(conversation)

@@ -1,0 +1,55 @@
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+
+from ...clients import register_client
+from ...models import Department
+
+DEMO_DEPARTMENT = "demo-department"
+DEMO_CLIENT = "demo-client"
+DEMO_ADMIN = "admin"
+
+
+class Command(BaseCommand):
+    help = "Create a demo department, API client and admin login, with fresh credentials, and print them."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args, **options) -> None:
+        department, _ = Department.objects.get_or_create(uuid=DEMO_DEPARTMENT, defaults={"name": "Demo department"})
+        secret = secrets.token_urlsafe(24)
+        register_client(DEMO_CLIENT, [department.uuid], secret=secret)
+        password = secrets.token_urlsafe(12)
+        user_model = get_user_model()
+        admin = user_model.objects.filter(username=DEMO_ADMIN).first() or user_model(username=DEMO_ADMIN)
+        admin.is_staff = admin.is_superuser = True
+        admin.set_password(password)
+        admin.save()
+        base = options["base_url"].rstrip("/")
+        url = f"{base}/communications/department/{DEMO_DEPARTMENT}/customer/demo-customer/communication/historical"
+        body = (
+            '{"saveMessageRequestList": [{"sourceUuid": "demo-1", "sentOn": "2025-03-28T11:34:43.227Z", '
+            '"messageAttributes": {"body": "Your car is ready", "type": "OUTGOING", "protocol": "TEXT", '
+            '"purpose": "F"}}]}'
+        )
+        self.stdout.write(
+            "\n".join(
+                [
+                    "",
+                    self.style.SUCCESS("Demo ready."),
+                    f"  Department UUID : {DEMO_DEPARTMENT}",
+                    f"  API client      : {DEMO_CLIENT}",
+                    f"  API secret      : {secret}",
+                    f"  Admin login     : {base}/admin/  user {DEMO_ADMIN}  password {password}",
+                    f"  API docs        : {base}/communications/docs/",
+                    "",
+                    "Try it:",
+                    f"  curl -u '{DEMO_CLIENT}:{secret}' -X PUT -H 'Content-Type: application/json' \\",
+                    f"    '{url}' \\",
+                    f"    --data '{body}'",
+                    "",
+                ]
+            )
+        )
