@@ -4,6 +4,7 @@ Everything deployment-specific comes from the environment (django-environ), so t
 code runs as the SQLite demo and as a PostgreSQL production service.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -88,8 +89,14 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "test-db.sqlite3")}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+# A test database per test process: a file for SQLite (threads in concurrency tests share
+# it), and a name of its own on PostgreSQL, so parallel test runs never meet.
+if DATABASES["default"]["ENGINE"] == "comms_project.sqlite_backend":
+    _TEST_DB_NAME = str(BASE_DIR / f"test-db-{os.getpid()}.sqlite3")
+else:
+    _TEST_DB_NAME = f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
+DATABASES["default"]["TEST"] = {"NAME": _TEST_DB_NAME}
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

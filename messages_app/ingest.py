@@ -33,7 +33,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from rest_framework.exceptions import ErrorDetail
+from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from . import wire
 from .enums import ImportSource, MessageTagValue, MessageType, Protocol
@@ -63,6 +63,9 @@ WRITE_ATTEMPTS = 3
 ITEMS_PATH = "saveMessageRequestList"
 _DRAFT_TYPES = {MessageType.DRAFT, MessageType.DISCARDED_DRAFT}
 _DATETIME_PATHS = (("sentOn",), ("receivedOn",), ("voiceCallAttributes", "callDateTime"))
+# One validator for every item: building a DRF serializer deep-copies all its fields,
+# which would cost far more than validating; ``run_validation`` keeps no state.
+_ITEM_VALIDATOR = wire.SaveMessageRequestSerializer()
 _DRF_CODES = {
     "null_characters_not_allowed": ErrorCode.UNSTORABLE_STRING,
     "surrogate_characters_not_allowed": ErrorCode.UNSTORABLE_STRING,
@@ -323,15 +326,15 @@ def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[
             continue
         if raw_source is None or raw_source == "":
             result.fail(ErrorCode.MISSING_SOURCE_UUID, f"{path}.sourceUuid", "sourceUuid is required.")
-        serializer = wire.SaveMessageRequestSerializer(data=raw)
-        if not serializer.is_valid():
-            for err_path, code, message in _flatten_errors(serializer.errors, path):
+        try:
+            data = dict(_ITEM_VALIDATOR.run_validation(raw))
+        except ValidationError as exc:
+            for err_path, code, message in _flatten_errors(exc.detail, path):
                 if err_path == f"{path}.sourceUuid" and result.errors:
                     continue
                 result.fail(code, err_path, message)
             prepared.append(result)
             continue
-        data = dict(serializer.validated_data)
         _check_item(data, raw, path, result, latest_allowed)
         source_uuid = data.get("source_uuid")
         if source_uuid is not None:

@@ -332,10 +332,15 @@ class MessageTag(MessagePart):
 
 
 class MessageTagSecondaryAttribute(MessagePart):
-    """One of ``messageTags[].secondaryAttributes``."""
+    """One of ``messageTags[].secondaryAttributes``.
+
+    Deleted through ``message`` (CASCADE); the ``tag`` reference is DO_NOTHING so that a
+    message's tags can be replaced with one DELETE per table (the foreign key is checked
+    at commit, after the ingest service has removed both).
+    """
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey(MessageTag, on_delete=models.CASCADE, related_name="secondary_attributes")
+    tag = models.ForeignKey(MessageTag, on_delete=models.DO_NOTHING, related_name="secondary_attributes")
     position = models.PositiveIntegerField()
     value = models.TextField(null=True, blank=True)
 
@@ -354,10 +359,10 @@ class MessageTagSecondaryAttribute(MessagePart):
 
 
 class MessageTagParent(MessagePart):
-    """One of ``messageTags[].parentTags``: a reference to another tag."""
+    """One of ``messageTags[].parentTags``: a reference to another tag (``tag`` as above)."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey(MessageTag, on_delete=models.CASCADE, related_name="parent_tags")
+    tag = models.ForeignKey(MessageTag, on_delete=models.DO_NOTHING, related_name="parent_tags")
     position = models.PositiveIntegerField()
     tag_type_uuid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
     reference_identifier = models.TextField(null=True, blank=True)

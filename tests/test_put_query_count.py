@@ -1,0 +1,58 @@
+"""A PUT of N messages runs a number of SQL queries that does not grow with N."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from tests.conftest import full_message, url
+
+pytestmark = pytest.mark.django_db
+
+SIZES = (1, 10, 500)
+
+
+def count_queries(put, items, customer):
+    with CaptureQueriesContext(connection) as queries:
+        response = put(items, path=url(customer_uuid=customer))
+    assert response.status_code == 200
+    assert response.json()["failedSourceUuids"] == []
+    return len(queries)
+
+
+def batch(size, offset=0):
+    return [full_message(offset + n) for n in range(size)]
+
+
+def test_new_messages_take_the_same_number_of_queries_for_1_10_and_500(put):
+    counts = {size: count_queries(put, batch(size, offset=size * 1000), f"new-{size}") for size in SIZES}
+
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_updated_messages_take_the_same_number_of_queries_for_1_10_and_500(put):
+    counts = {}
+    for size in SIZES:
+        items = batch(size, offset=size * 1000)
+        put(items, path=url(customer_uuid=f"upd-{size}"))
+        for item in items:
+            item["messageAttributes"]["body"] += " (edited)"
+        counts[size] = count_queries(put, items, f"upd-{size}")
+
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_unchanged_resends_take_the_same_number_of_queries_for_1_10_and_500(put):
+    counts = {}
+    for size in SIZES:
+        items = batch(size, offset=size * 1000)
+        put(items, path=url(customer_uuid=f"same-{size}"))
+        counts[size] = count_queries(put, items, f"same-{size}")
+
+    assert len(set(counts.values())) == 1, counts
+
+
+def test_a_put_of_new_messages_runs_a_pinned_number_of_queries(put, django_assert_num_queries):
+    # auth (1) + grant (1) + savepoint/release (2) + customer and conversation (4) + classify (1)
+    # + batch (1) + messages (1) + 9 child tables (9) + counters (1)
+    with django_assert_num_queries(21):
+        put(batch(500), path=url(customer_uuid="pinned"))
