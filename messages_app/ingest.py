@@ -417,6 +417,7 @@ class _Context:
     callback_path_url: str | None
     dry_run: bool
     overwrite_corrections: bool
+    rewrite_unchanged: bool
 
 
 def ingest_messages(
@@ -432,8 +433,14 @@ def ingest_messages(
     request_warnings: list[Problem] | None = None,
     dry_run: bool = False,
     overwrite_corrections: bool = False,
+    rewrite_unchanged: bool = False,
 ) -> IngestResult:
-    """Validate and store a batch of wire items for one customer of one department."""
+    """Validate and store a batch of wire items for one customer of one department.
+
+    ``overwrite_corrections`` replaces staff-corrected messages instead of keeping them;
+    ``rewrite_unchanged`` rebuilds the rows of identical items too (re-import after a
+    change of the mapping from items to rows).
+    """
     prepared = prepare_items(items)
     warnings = list(request_warnings or [])
     if callback_path_url:
@@ -447,7 +454,16 @@ def ingest_messages(
     if dry_run:
         warnings.append(Problem(WarningCode.DRY_RUN, "", "Nothing was written."))
     context = _Context(
-        department, customer_uuid, source, client, user, origin, callback_path_url, dry_run, overwrite_corrections
+        department,
+        customer_uuid,
+        source,
+        client,
+        user,
+        origin,
+        callback_path_url,
+        dry_run,
+        overwrite_corrections,
+        rewrite_unchanged,
     )
     for attempt in range(1, WRITE_ATTEMPTS + 1):
         results = [_fresh_result(entry) for entry in prepared]
@@ -559,7 +575,11 @@ def _classify(
                 result.warn(
                     WarningCode.MESSAGE_LOCKED_BY_CORRECTION, path, "Corrected by staff; the correction was kept."
                 )
-            elif stored["payload_hash"] == item.payload_hash and stored["corrected_at"] is None:
+            elif (
+                stored["payload_hash"] == item.payload_hash
+                and stored["corrected_at"] is None
+                and not context.rewrite_unchanged
+            ):
                 result.outcome = Outcome.UNCHANGED
                 result.warn(WarningCode.MESSAGE_UNCHANGED, path, "Identical to the stored message; nothing written.")
             else:

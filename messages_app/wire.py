@@ -162,6 +162,14 @@ class IsoDateTimeField(_Optional, serializers.DateTimeField):
             self.fail(ErrorCode.INVALID_DATETIME, input=data[:100])
         return parsed[0]
 
+    def to_representation(self, value: datetime) -> str:
+        """UTC with a Z, in milliseconds when that loses nothing (as the source's examples)."""
+        value = value.astimezone(UTC)
+        timespec = "milliseconds" if value.microsecond % 1000 == 0 else "microseconds"
+        if value.microsecond == 0:
+            timespec = "seconds"
+        return value.replace(tzinfo=None).isoformat(timespec=timespec) + "Z"
+
 
 class StringMapField(_Optional, serializers.DictField):
     """A JSON object whose values are all strings (``metaData``, ``buttonActionEventData``)."""
@@ -433,3 +441,30 @@ def parse_request(data: Any, *, max_items: int) -> tuple[list[Any], str | None, 
         if key not in REQUEST_FIELDS
     ]
     return items, callback or None, warnings
+
+
+_ITEM_WRITER = SaveMessageRequestSerializer()
+
+
+def _without_empty(value: Any) -> Any:
+    if isinstance(value, dict) and not isinstance(value, FreeJSON):
+        return {k: _without_empty(v) for k, v in value.items() if v is not None and v != []}
+    if isinstance(value, list):
+        return [_without_empty(v) for v in value]
+    return value
+
+
+class FreeJSON(dict):
+    """Marks a free JSON object so that its nulls and empty lists are kept as sent."""
+
+
+def to_wire(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored message's record (``selectors.message_record``) as a wire item.
+
+    Absent, null and empty lists are left out: they mean the same on the way in.
+    """
+    item = _ITEM_WRITER.to_representation(record)
+    for tag in (item.get("messageAttributes") or {}).get("messageTags") or []:
+        if tag.get("value") is not None:
+            tag["value"] = FreeJSON(tag["value"])
+    return _without_empty(item)

@@ -1,0 +1,151 @@
+"""Reading messages back: querysets that fetch a message with all its parts in a fixed
+number of queries, and their wire records."""
+
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from .models import Message, MessageTag
+
+
+def messages_with_parts(queryset: QuerySet[Message] | None = None) -> QuerySet[Message]:
+    """Messages with every part joined or prefetched: 1 + 5 queries whatever the count."""
+    queryset = Message.objects.all() if queryset is None else queryset
+    return queryset.select_related(
+        "draft_attributes", "notification_attributes", "voice_call_attributes"
+    ).prefetch_related(
+        "attachments",
+        Prefetch(
+            "message_tags",
+            queryset=MessageTag.objects.prefetch_related("secondary_attributes", "parent_tags"),
+        ),
+        "notification_notifiers",
+        "notification_buttons",
+    )
+
+
+def _one_to_one(message: Message, name: str) -> Any:
+    try:
+        return getattr(message, name)
+    except Message._meta.get_field(name).related_model.DoesNotExist:
+        return None
+
+
+def _columns(row: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in names}
+
+
+def message_record(message: Message) -> dict[str, Any]:
+    """The normalised record of a stored message, in the shape ``wire`` validates into.
+
+    Built from the rows (not from ``source_payload``), so staff corrections show.
+    """
+    draft = _one_to_one(message, "draft_attributes")
+    notification = _one_to_one(message, "notification_attributes")
+    voice = _one_to_one(message, "voice_call_attributes")
+    attributes = _columns(
+        message,
+        (
+            "body",
+            "type",
+            "protocol",
+            "purpose",
+            "is_manual",
+            "subject",
+            "meta_data",
+            "tags",
+            "default_reply_action",
+            "update_thread_timestamp",
+            "update_total_message_count",
+            "show_in_customer_conversation",
+        ),
+    )
+    if draft is not None:
+        attributes["draft_attributes"] = _columns(draft, ("draft_status", "scheduled_on", "draft_failure_reason"))
+    attributes["attachments"] = [
+        _columns(
+            attachment,
+            (
+                "file_url",
+                "attachment_extension",
+                "mime_type",
+                "original_file_name",
+                "doc_size",
+                "thumbnail_url",
+                "media_preview_url",
+            ),
+        )
+        for attachment in message.attachments.all()
+    ]
+    attributes["message_tags"] = [
+        {
+            **_columns(tag, ("tag_type_uuid", "reference_identifier", "value")),
+            "primary_attribute": None
+            if tag.primary_attribute_value is None
+            else {"value": tag.primary_attribute_value},
+            "secondary_attributes": [{"value": s.value} for s in tag.secondary_attributes.all()],
+            "parent_tags": [_columns(p, ("tag_type_uuid", "reference_identifier")) for p in tag.parent_tags.all()],
+        }
+        for tag in message.message_tags.all()
+    ]
+    record = {
+        **_columns(
+            message,
+            (
+                "source_uuid",
+                "message_uuid",
+                "callback_path_url",
+                "sent_on",
+                "received_on",
+                "user_uuid",
+                "communication_uid",
+            ),
+        ),
+        "message_attributes": attributes,
+    }
+    if notification is not None:
+        record["notification_attributes"] = {
+            **_columns(
+                notification,
+                (
+                    "internal_subscribers_notifier_pop",
+                    "external_subscribers_notifier_pop",
+                    "thread_owner_notifier_pop",
+                    "send_phone_notification",
+                ),
+            ),
+            "additional_notifier_notification_da_uuids": [n.da_uuid for n in message.notification_notifiers.all()],
+            "notification_buttons": [
+                _columns(
+                    button,
+                    (
+                        "button_text_translation_widget_key",
+                        "button_text_translation_key",
+                        "button_default_text",
+                        "button_theme",
+                        "button_action_event_data",
+                        "is_primary_button",
+                    ),
+                )
+                for button in message.notification_buttons.all()
+            ],
+        }
+    if voice is not None:
+        record["voice_call_attributes"] = _columns(
+            voice,
+            (
+                "calling_party",
+                "party2",
+                "party1_prompt",
+                "party2_prompt",
+                "call_status",
+                "call_identifier",
+                "call_date_time",
+                "call_broker",
+                "recording_url",
+                "record_call",
+                "transcribe_call",
+                "transcribe_text",
+            ),
+        )
+    return record
