@@ -154,6 +154,16 @@ SPECTACULAR_SETTINGS = {
         "as history, idempotently, with per-item results."
     ),
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_ADD_EXPLICIT_BLANK_NULL_CHOICE": False,
+    "ENUM_NAME_OVERRIDES": {
+        "MessageTypeEnum": "messages_app.enums.MessageType",
+        "ProtocolEnum": "messages_app.enums.Protocol",
+        "PurposeEnum": "messages_app.enums.Purpose",
+        "MessageTagValueEnum": "messages_app.enums.MessageTagValue",
+        "DraftStatusEnum": "messages_app.enums.DraftStatus",
+        "DraftFailureReasonEnum": "messages_app.enums.DraftFailureReason",
+        "ButtonThemeEnum": "messages_app.enums.ButtonTheme",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "messages_app.api.schema.add_error_catalogue",

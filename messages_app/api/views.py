@@ -3,6 +3,9 @@
 from typing import Any
 
 from django.conf import settings
+from django.db.models import QuerySet
+from django.shortcuts import get_object_or_404
+from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import exceptions, viewsets
 from rest_framework.request import Request
@@ -11,9 +14,13 @@ from rest_framework.response import Response
 from .. import wire
 from ..authentication import client_address
 from ..enums import ApiScope, ImportSource
+from ..errors import UNSTORABLE_RE
 from ..ingest import ingest_messages
-from ..models import ApiClientGrant, Department
+from ..models import ApiClientGrant, Department, Message
+from ..selectors import message_record, messages_with_parts
 from .exceptions import InvalidPathParameter, InvalidQueryParameter
+from .filters import MessageFilterSet
+from .pagination import MessageCursorPagination
 
 _TRUE, _FALSE = {"true", "1"}, {"false", "0", ""}
 
@@ -29,7 +36,7 @@ def query_flag(request: Request, name: str) -> bool:
     raise InvalidQueryParameter("Expected true or false.", path=name)
 
 
-class DepartmentScopedViewSet(viewsets.ViewSet):
+class DepartmentScopedViewSet(viewsets.GenericViewSet):
     """Resolves the path's department through the client's grants.
 
     A client without the needed scope gets the same 403 whether or not the department
@@ -41,9 +48,12 @@ class DepartmentScopedViewSet(viewsets.ViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
-        for name in ("departmentUUID", "customerUUID"):
+        for name in ("departmentUUID", "customerUUID", "messageUuid"):
             if name in kwargs and not wire.is_identifier(kwargs[name]):
                 raise InvalidPathParameter("Expected 1-255 printable characters without whitespace.", path=name)
+        for name, values in request.query_params.lists():
+            if UNSTORABLE_RE.search(name) or any(UNSTORABLE_RE.search(value) for value in values):
+                raise InvalidQueryParameter("Contains NUL (\\u0000) or a lone surrogate.", path=name)
         scope = self.required_scopes[self.action]
         grant = (
             ApiClientGrant.objects.select_related("department")
@@ -58,7 +68,44 @@ class DepartmentScopedViewSet(viewsets.ViewSet):
 class HistoricalMessageViewSet(DepartmentScopedViewSet):
     """Historical messages of one customer of one department."""
 
-    required_scopes = {"bulk_import": ApiScope.MESSAGE_CREATE}
+    required_scopes = {
+        "bulk_import": ApiScope.MESSAGE_CREATE,
+        "list": ApiScope.MESSAGE_READ,
+        "retrieve": ApiScope.MESSAGE_READ,
+    }
+    serializer_class = wire.SaveMessageRequestSerializer
+    filter_backends = [DjangoFilterBackend]
+    filterset_class = MessageFilterSet
+    pagination_class = MessageCursorPagination
+
+    def get_queryset(self) -> QuerySet[Message]:
+        if getattr(self, "swagger_fake_view", False):
+            return Message.objects.none()
+        return messages_with_parts(
+            Message.objects.filter(department=self.department, customer__uuid=self.kwargs["customerUUID"])
+        )
+
+    @extend_schema(
+        operation_id="listHistoricalMessages",
+        summary="List a customer's messages",
+        description=(
+            "The customer's messages in the PUT's item shape (with messageUuid), ordered by message time, "
+            "cursor-paginated. Trashed and hidden messages only with includeTrashed / includeHidden. "
+            "Needs the message.read scope."
+        ),
+    )
+    def list(self, request: Request, departmentUUID: str, customerUUID: str) -> Response:
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response([wire.to_wire(message_record(message)) for message in page])
+
+    @extend_schema(
+        operation_id="getHistoricalMessage",
+        summary="Get one message",
+        description="One message of the customer by its messageUuid. Needs the message.read scope.",
+    )
+    def retrieve(self, request: Request, departmentUUID: str, customerUUID: str, messageUuid: str) -> Response:
+        message = get_object_or_404(self.get_queryset(), message_uuid=messageUuid)
+        return Response(wire.to_wire(message_record(message)))
 
     @extend_schema(
         operation_id="saveHistoricalMessages",
