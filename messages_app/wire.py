@@ -10,6 +10,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from .api.exceptions import EmptyRequest, InvalidRequestShape, TooManyMessages
@@ -186,6 +187,7 @@ class StringMapField(_Optional, serializers.DictField):
         return data
 
 
+@extend_schema_field({"type": "object", "additionalProperties": {}, "description": "A free JSON object."})
 class FreeJSONObjectField(_Optional, serializers.JSONField):
     """A free JSON object (``messageTags[].value``), at most 32 levels deep."""
 
