@@ -79,6 +79,15 @@ class TextField(_Optional, serializers.CharField):
         return data
 
 
+@extend_schema_field(
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": IDENTIFIER_MAX_LENGTH,
+        "pattern": r"^[^\s\x00-\x1f\x7f-\x9f]+$",
+        "description": "An opaque identifier, stored as given.",
+    }
+)
 class IdentifierField(TextField):
     """An opaque identifier: 1-255 printable characters without whitespace."""
 
@@ -230,7 +239,7 @@ class WireSerializer(serializers.Serializer):
     def many_init(cls, *args: Any, **kwargs: Any) -> serializers.ListSerializer:
         kwargs.setdefault("required", False)
         kwargs.setdefault("allow_null", True)
-        kwargs["child"] = cls()
+        kwargs["child"] = cls(allow_null=False)
         return StrictListSerializer(*args, **kwargs)
 
     def to_internal_value(self, data: Any) -> dict[str, Any]:

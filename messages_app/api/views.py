@@ -36,6 +36,27 @@ def query_flag(request: Request, name: str) -> bool:
     raise InvalidQueryParameter("Expected true or false.", path=name)
 
 
+_ERROR_TEXTS = {
+    400: "Malformed request, invalid path or query parameter.",
+    401: "Missing or invalid credentials.",
+    403: "No grant with the needed scope for this department.",
+    404: "No such message for this customer.",
+    405: "Method not allowed.",
+    406: "Only JSON is served.",
+    413: "Too many messages or body too large.",
+    415: "Content-Type is not application/json.",
+    429: "Too many failed logins (see Retry-After).",
+}
+
+
+def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
+    """The documented error answers, all in the seed's envelope."""
+    return {
+        code: OpenApiResponse(wire.SaveMessagesResponseSerializer, description=_ERROR_TEXTS[code])
+        for code in (*codes, 405, 406)
+    }
+
+
 class DepartmentScopedViewSet(viewsets.GenericViewSet):
     """Resolves the path's department through the client's grants.
 
@@ -54,7 +75,9 @@ class DepartmentScopedViewSet(viewsets.GenericViewSet):
         for name, values in request.query_params.lists():
             if UNSTORABLE_RE.search(name) or any(UNSTORABLE_RE.search(value) for value in values):
                 raise InvalidQueryParameter("Contains NUL (\\u0000) or a lone surrogate.", path=name)
-        scope = self.required_scopes[self.action]
+        scope = self.required_scopes.get(self.action)
+        if scope is None:
+            raise exceptions.MethodNotAllowed(request.method)
         grant = (
             ApiClientGrant.objects.select_related("department")
             .filter(client=request.auth, department__uuid=kwargs["departmentUUID"], scope=scope)
@@ -93,6 +116,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
             "cursor-paginated. Trashed and hidden messages only with includeTrashed / includeHidden. "
             "Needs the message.read scope."
         ),
+        responses={200: wire.SaveMessageRequestSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
     def list(self, request: Request, departmentUUID: str, customerUUID: str) -> Response:
         page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
@@ -102,6 +126,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         operation_id="getHistoricalMessage",
         summary="Get one message",
         description="One message of the customer by its messageUuid. Needs the message.read scope.",
+        responses={200: wire.SaveMessageRequestSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
     def retrieve(self, request: Request, departmentUUID: str, customerUUID: str, messageUuid: str) -> Response:
         message = get_object_or_404(self.get_queryset(), message_uuid=messageUuid)
@@ -126,20 +151,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
                 description="Validate and answer as the real call; write nothing.",
             )
         ],
-        responses={
-            200: wire.SaveMessagesResponseSerializer,
-            **{
-                code: OpenApiResponse(wire.SaveMessagesResponseSerializer, description=text)
-                for code, text in (
-                    (400, "Malformed or empty request."),
-                    (401, "Missing or invalid credentials."),
-                    (403, "No grant for this department."),
-                    (413, "Too many messages or body too large."),
-                    (415, "Content-Type is not application/json."),
-                    (429, "Too many failed logins."),
-                )
-            },
-        },
+        responses={200: wire.SaveMessagesResponseSerializer, **error_responses(400, 401, 403, 413, 415, 429)},
     )
     def bulk_import(self, request: Request, departmentUUID: str, customerUUID: str) -> Response:
         dry_run = query_flag(request, "dryRun")
