@@ -53,7 +53,10 @@ class ErrorCode(models.TextChoices):
         "UNSTORABLE_STRING",
         "A string, key or value contains a NUL character (\\u0000) or a lone surrogate, which no database stores.",
     )
-    NESTING_TOO_DEEP = "NESTING_TOO_DEEP", "A free JSON object is nested more than 32 levels deep."
+    NESTING_TOO_DEEP = (
+        "NESTING_TOO_DEEP",
+        "A free JSON object is nested more than 32 levels deep, or any field of an item more than 64.",
+    )
     INVALID_ITEM = "INVALID_ITEM", "An entry of saveMessageRequestList is not a JSON object."
     # Request level: nothing is written.
     MALFORMED_JSON = "MALFORMED_JSON", "The body is not valid UTF-8 JSON. (400)"

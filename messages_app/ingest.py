@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -335,6 +335,13 @@ def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[
                 result.fail(code, err_path, message)
             prepared.append(result)
             continue
+        too_deep = next(
+            (key for key, value in raw.items() if wire.json_depth_exceeds(value, wire.ITEM_MAX_DEPTH - 1)), None
+        )
+        if too_deep is not None:
+            result.fail(
+                ErrorCode.NESTING_TOO_DEEP, f"{path}.{too_deep}", f"Nested more than {wire.ITEM_MAX_DEPTH} levels deep."
+            )
         _check_item(data, raw, path, result, latest_allowed)
         source_uuid = data.get("source_uuid")
         if source_uuid is not None:
@@ -492,6 +499,7 @@ def _write(context: _Context, prepared: list[PreparedItem | ItemResult], outcome
         to_update: list[tuple[PreparedItem, ItemResult, int]] = []
         if valid:
             customer, conversation = _lock_conversation(context.department, context.customer_uuid)
+            _lock_keys(context.department, valid)
             to_create, to_update = _classify(context, customer, valid, outcome)
         batch = ImportBatch.objects.create(
             source=context.source,
@@ -526,6 +534,33 @@ def _lock_conversation(department: Department, customer_uuid: str) -> tuple[Cust
     Conversation.objects.bulk_create([Conversation(department=department, customer=customer)], ignore_conflicts=True)
     conversation = Conversation.objects.select_for_update().get(customer=customer)
     return customer, conversation
+
+
+def _lock_keys(department: Department, valid: list[PreparedItem]) -> None:
+    """On PostgreSQL, lock every key the batch claims: its sourceUuids in the department and
+    its supplied messageUuids (unique across departments).
+
+    Writers of different customers do not share the conversation lock. Without this, two
+    of them could both classify a key as new and both insert it (a unique violation for the
+    second, after the first commits), or insert two keys in opposite orders and deadlock:
+    rows go in sourceUuid order, but supplied messageUuids can come in any order. Taking
+    all the keys' locks in one sorted order, after the conversation lock, makes a writer
+    wait for the one holding any of its keys, and then classify against its committed
+    rows. SQLite needs none of this: its IMMEDIATE transactions already run one at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    claimed = {("source", department.pk, item.source_uuid) for item in valid}
+    claimed |= {("message", item.supplied_message_uuid) for item in valid if item.supplied_message_uuid}
+    keys = sorted({_lock_key(parts) for parts in claimed})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key", [keys])
+
+
+def _lock_key(parts: tuple[Any, ...]) -> int:
+    """A 64-bit advisory-lock key for an identifier (a collision only makes two writers queue)."""
+    digest = hashlib.blake2b("\x00".join(map(str, parts)).encode(), digest_size=8, person=b"comms-key").digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _classify(

@@ -1,6 +1,7 @@
 """A JSON parser that refuses, with the API's own error codes, what the default one lets through."""
 
 import json
+import math
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,14 @@ from .api.exceptions import MalformedJSON, RequestTooLarge
 
 def _reject_constant(name: str) -> None:
     raise ValueError(f"{name} is not valid JSON")
+
+
+def _finite_float(text: str) -> float:
+    """A number such as 1e400 would become Infinity, which no JSON column stores."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:50]} is out of range")
+    return value
 
 
 class StrictJSONParser(BaseParser):
@@ -37,7 +46,7 @@ class StrictJSONParser(BaseParser):
         if len(body) > limit:
             raise RequestTooLarge(f"The body is larger than the limit of {limit} bytes.")
         try:
-            return json.loads(body.decode("utf-8"), parse_constant=_reject_constant)
+            return json.loads(body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)
         except UnicodeDecodeError as exc:
             raise MalformedJSON(f"The body is not valid UTF-8: {exc.reason} at byte {exc.start}.") from exc
         except RecursionError as exc:

@@ -20,6 +20,9 @@ from .models import IDENTIFIER_MAX_LENGTH
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 FREE_JSON_MAX_DEPTH = 32
+# An item is stored as received (source_payload): bounded so that encoding it never recurses too
+# deep. Known fields nest at most 36 levels (a free JSON value at its limit); only unknown ones go deeper.
+ITEM_MAX_DEPTH = 64
 _IDENTIFIER_RE = re.compile(rf"[^\s\x00-\x1f\x7f-\x9f]{{1,{IDENTIFIER_MAX_LENGTH}}}")
 
 
@@ -38,19 +41,21 @@ def parse_datetime(value: str) -> tuple[datetime, bool] | None:
         return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=UTC), True
-    return parsed.astimezone(UTC), False
+    try:
+        return parsed.astimezone(UTC), False
+    except OverflowError:  # 0001-01-01T00:00+01:00 or 9999-12-31T23:59-01:00: no such UTC date-time
+        return None
 
 
-def _json_depth_exceeds(value: Any, limit: int) -> bool:
+def json_depth_exceeds(value: Any, limit: int) -> bool:
+    """Whether objects and arrays are nested more than ``limit`` levels (``{"a": 1}`` is one)."""
     stack = [(value, 1)]
     while stack:
         node, depth = stack.pop()
         if depth > limit:
             return True
-        if isinstance(node, dict):
-            stack.extend((child, depth + 1) for child in node.values())
-        elif isinstance(node, list):
-            stack.extend((child, depth + 1) for child in node)
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return False
 
 
@@ -99,6 +104,11 @@ class IdentifierField(TextField):
         kwargs.setdefault("max_length", IDENTIFIER_MAX_LENGTH)
         super().__init__(**kwargs)
         self.validators = []
+
+    def run_validation(self, data: Any = serializers.empty) -> Any:
+        if isinstance(data, str) and data == "":  # CharField returns "" without calling to_internal_value
+            self.fail(ErrorCode.INVALID_IDENTIFIER)
+        return super().run_validation(data)
 
     def to_internal_value(self, data: Any) -> str:
         value = super().to_internal_value(data)
@@ -208,7 +218,7 @@ class FreeJSONObjectField(_Optional, serializers.JSONField):
     def to_internal_value(self, data: Any) -> dict[str, Any]:
         if not isinstance(data, dict):
             self.fail(ErrorCode.INVALID_FIELD_TYPE)
-        if _json_depth_exceeds(data, FREE_JSON_MAX_DEPTH):
+        if json_depth_exceeds(data, FREE_JSON_MAX_DEPTH):
             self.fail(ErrorCode.NESTING_TOO_DEEP)
         return data
 
