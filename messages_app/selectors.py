@@ -9,7 +9,7 @@ from .models import Message, MessageTag
 
 
 def messages_with_parts(queryset: QuerySet[Message] | None = None) -> QuerySet[Message]:
-    """Messages with every part joined or prefetched: 1 + 5 queries whatever the count."""
+    """Messages with every part joined or prefetched: 1 + 6 queries whatever the count."""
     queryset = Message.objects.all() if queryset is None else queryset
     return queryset.select_related(
         "draft_attributes", "notification_attributes", "voice_call_attributes"

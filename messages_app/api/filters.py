@@ -1,10 +1,36 @@
 """Filters of the read API (django-filter), named in the wire's camelCase."""
 
+from typing import Any
+
+from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 from django_filters import rest_framework as filters
 
 from ..enums import MessageType, Protocol, Purpose
 from ..models import Message, MessageTag
+
+
+class _FlagField(forms.NullBooleanField):
+    """true / false / 1 / 0 in any case, as ``dryRun``; anything else is invalid (400), where
+    django-filter's own boolean would silently not filter at all."""
+
+    widget = forms.TextInput
+    _VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        if not isinstance(value, str) or value.lower() not in self._VALUES:
+            raise forms.ValidationError("Expected true or false.", code="invalid")
+        return self._VALUES[value.lower()]
+
+
+class FlagFilter(filters.BooleanFilter):
+    field_class = _FlagField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("widget", forms.TextInput)
+        super().__init__(*args, **kwargs)
 
 
 class MessageFilterSet(filters.FilterSet):
@@ -22,12 +48,10 @@ class MessageFilterSet(filters.FilterSet):
     receivedOnBefore = filters.IsoDateTimeFilter(
         field_name="received_on", lookup_expr="lt", help_text="receivedOn < this."
     )
-    isManual = filters.BooleanFilter(field_name="is_manual")
+    isManual = FlagFilter(field_name="is_manual")
     tag = filters.CharFilter(method="filter_tag", help_text="Messages with a messageTags entry of this tagTypeUuid.")
-    includeTrashed = filters.BooleanFilter(method="include", help_text="Also list messages tagged TRASH.")
-    includeHidden = filters.BooleanFilter(
-        method="include", help_text="Also list messages with showInCustomerConversation false."
-    )
+    includeTrashed = FlagFilter(method="include", help_text="Also list messages tagged TRASH.")
+    includeHidden = FlagFilter(method="include", help_text="Also list messages with showInCustomerConversation false.")
 
     class Meta:
         model = Message
