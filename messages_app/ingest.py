@@ -29,13 +29,14 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from . import wire
+from . import rows, wire
 from .enums import ImportSource, MessageTagValue, MessageType, Protocol
 from .errors import UNSTORABLE_RE, ErrorCode, Problem, WarningCode
 from .models import (
@@ -55,6 +56,7 @@ from .models import (
     NotificationNotifier,
     VoiceCallAttributes,
 )
+from .wire_compiler import Rejected, compile_validator
 
 logger = logging.getLogger(__name__)
 
@@ -66,42 +68,12 @@ _DATETIME_PATHS = (("sentOn",), ("receivedOn",), ("voiceCallAttributes", "callDa
 # One validator for every item: building a DRF serializer deep-copies all its fields,
 # which would cost far more than validating; ``run_validation`` keeps no state.
 _ITEM_VALIDATOR = wire.SaveMessageRequestSerializer()
+# The same checks compiled into plain functions; the serializer explains the rejections.
+_FAST_VALIDATOR = compile_validator(_ITEM_VALIDATOR)
 _DRF_CODES = {
     "null_characters_not_allowed": ErrorCode.UNSTORABLE_STRING,
     "surrogate_characters_not_allowed": ErrorCode.UNSTORABLE_STRING,
 }
-# Message columns written from an item (everything but identity and bookkeeping).
-MESSAGE_DATA_FIELDS = (
-    "callback_path_url",
-    "sent_on",
-    "received_on",
-    "message_at",
-    "user_uuid",
-    "communication_uid",
-    "body",
-    "type",
-    "protocol",
-    "purpose",
-    "is_manual",
-    "subject",
-    "meta_data",
-    "tags",
-    "is_trashed",
-    "default_reply_action",
-    "update_thread_timestamp",
-    "update_total_message_count",
-    "show_in_customer_conversation",
-    "source_payload",
-    "payload_hash",
-)
-_MESSAGE_UPDATE_FIELDS = (
-    *MESSAGE_DATA_FIELDS,
-    "updated_batch",
-    "updated_at",
-    "corrected_at",
-    "corrected_by",
-    "corrected_fields",
-)
 # Child tables, in the order their rows are deleted when a message is replaced.
 _PART_MODELS = (
     MessageTagSecondaryAttribute,
@@ -223,22 +195,26 @@ def find_unstorable(value: Any, path: str) -> list[str]:
     return sorted(found)
 
 
-def _unknown_fields(raw: Any, shape: dict[str, Any], path: str) -> list[str]:
+def _unknown_fields(raw: Any, shape: dict[str, Any], path: str, depth: int = 1) -> list[tuple[str, int, Any]]:
+    """Path, nesting depth and value of each field that is not part of the format.
+
+    Known fields are bounded by validation; only unknown ones can nest without limit.
+    """
     if not isinstance(raw, dict):
         return []
     unknown = []
     for key, value in raw.items():
         if key not in shape:
-            unknown.append(f"{path}.{key}")
+            unknown.append((f"{path}.{key}", depth, value))
             continue
         sub = shape[key]
         if sub is None or value is None:
             continue
         if isinstance(value, list):
             for i, element in enumerate(value):
-                unknown.extend(_unknown_fields(element, sub, f"{path}.{key}[{i}]"))
+                unknown.extend(_unknown_fields(element, sub, f"{path}.{key}[{i}]", depth + 2))
         else:
-            unknown.extend(_unknown_fields(value, sub, f"{path}.{key}"))
+            unknown.extend(_unknown_fields(value, sub, f"{path}.{key}", depth + 1))
     return unknown
 
 
@@ -277,11 +253,28 @@ def _dig(raw: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return node
 
 
+def _may_hold_unstorable(raw: dict[str, Any]) -> bool:
+    """A cheap pre-check: orjson refuses lone surrogates and escapes NUL as \\u0000.
+
+    False means the item certainly holds neither; True sends it to ``find_unstorable``
+    (which also clears false alarms, such as a literal backslash-u0000 or a huge integer).
+    """
+    try:
+        return b"\\u0000" in orjson.dumps(raw)
+    except (TypeError, orjson.JSONEncodeError):
+        return True
+
+
 def _canonical_hash(data: dict[str, Any]) -> str:
     """SHA-256 of the normalised item without the fields that do not describe the message."""
     content = {k: v for k, v in data.items() if k not in ("message_uuid", "callback_path_url")}
-    encoded = json.dumps(content, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False)
-    return hashlib.sha256(encoded.encode("utf-8")).hexdigest()
+    try:
+        encoded = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # an integer beyond 64 bits in a free JSON value
+        encoded = json.dumps(
+            content, sort_keys=True, separators=(",", ":"), default=_json_default, ensure_ascii=False
+        ).encode()
+    return hashlib.sha256(encoded).hexdigest()
 
 
 def _json_default(value: Any) -> str:
@@ -316,7 +309,7 @@ def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[
             continue
         raw_source = raw.get("sourceUuid")
         result = ItemResult(source_uuid=raw_source if isinstance(raw_source, str) else None)
-        unstorable = find_unstorable(raw, path)
+        unstorable = find_unstorable(raw, path) if _may_hold_unstorable(raw) else []
         if unstorable:
             if result.source_uuid is not None and UNSTORABLE_RE.search(result.source_uuid):
                 result.source_uuid = None
@@ -327,22 +320,26 @@ def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[
         if raw_source is None or raw_source == "":
             result.fail(ErrorCode.MISSING_SOURCE_UUID, f"{path}.sourceUuid", "sourceUuid is required.")
         try:
-            data = dict(_ITEM_VALIDATOR.run_validation(raw))
-        except ValidationError as exc:
-            for err_path, code, message in _flatten_errors(exc.detail, path):
-                if err_path == f"{path}.sourceUuid" and result.errors:
-                    continue
-                result.fail(code, err_path, message)
-            prepared.append(result)
-            continue
-        too_deep = next(
-            (key for key, value in raw.items() if wire.json_depth_exceeds(value, wire.ITEM_MAX_DEPTH - 1)), None
-        )
-        if too_deep is not None:
-            result.fail(
-                ErrorCode.NESTING_TOO_DEEP, f"{path}.{too_deep}", f"Nested more than {wire.ITEM_MAX_DEPTH} levels deep."
-            )
-        _check_item(data, raw, path, result, latest_allowed)
+            if result.errors:
+                raise Rejected
+            data = _FAST_VALIDATOR(raw)
+        except Rejected:
+            try:
+                data = dict(_ITEM_VALIDATOR.run_validation(raw))
+            except ValidationError as exc:
+                for err_path, code, message in _flatten_errors(exc.detail, path):
+                    if err_path == f"{path}.sourceUuid" and result.errors:
+                        continue
+                    result.fail(code, err_path, message)
+                prepared.append(result)
+                continue
+        unknown = _unknown_fields(raw, wire.ITEM_SHAPE, path)
+        for unknown_path, depth, value in unknown:
+            if wire.json_depth_exceeds(value, wire.ITEM_MAX_DEPTH - depth):
+                result.fail(
+                    ErrorCode.NESTING_TOO_DEEP, unknown_path, f"Nested more than {wire.ITEM_MAX_DEPTH} levels deep."
+                )
+        _check_item(data, raw, path, result, latest_allowed, unknown)
         source_uuid = data.get("source_uuid")
         if source_uuid is not None:
             if source_uuid in seen_sources:
@@ -371,7 +368,14 @@ def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[
     return prepared
 
 
-def _check_item(data: dict[str, Any], raw: dict[str, Any], path: str, result: ItemResult, latest: datetime) -> None:
+def _check_item(
+    data: dict[str, Any],
+    raw: dict[str, Any],
+    path: str,
+    result: ItemResult,
+    latest: datetime,
+    unknown: list[tuple[str, int, Any]],
+) -> None:
     """Rules that span fields: timestamps, coherence, unknown fields."""
     if data.get("sent_on") is None and data.get("received_on") is None:
         result.fail(ErrorCode.MISSING_TIMESTAMP, path, "At least one of sentOn and receivedOn is required.")
@@ -400,8 +404,8 @@ def _check_item(data: dict[str, Any], raw: dict[str, Any], path: str, result: It
             f"{path}.voiceCallAttributes",
             f"Given on protocol {attributes.get('protocol')}; stored as given.",
         )
-    for unknown in _unknown_fields(raw, wire.ITEM_SHAPE, path):
-        result.warn(WarningCode.UNKNOWN_FIELD, unknown, "Not part of the format; ignored.")
+    for unknown_path, _depth, _value in unknown:
+        result.warn(WarningCode.UNKNOWN_FIELD, unknown_path, "Not part of the format; ignored.")
     if data.get("callback_path_url"):
         result.warn(
             WarningCode.CALLBACK_NOT_DELIVERED,
@@ -496,7 +500,7 @@ def _write(context: _Context, prepared: list[PreparedItem | ItemResult], outcome
     with transaction.atomic():
         customer = conversation = None
         to_create: list[tuple[PreparedItem, ItemResult]] = []
-        to_update: list[tuple[PreparedItem, ItemResult, int]] = []
+        to_update: list[tuple[PreparedItem, ItemResult, dict[str, Any]]] = []
         if valid:
             customer, conversation = _lock_conversation(context.department, context.customer_uuid)
             _lock_keys(context.department, valid)
@@ -565,13 +569,23 @@ def _lock_key(parts: tuple[Any, ...]) -> int:
 
 def _classify(
     context: _Context, customer: Customer, valid: list[PreparedItem], outcome: IngestResult
-) -> tuple[list[tuple[PreparedItem, ItemResult]], list[tuple[PreparedItem, ItemResult, int]]]:
+) -> tuple[list[tuple[PreparedItem, ItemResult]], list[tuple[PreparedItem, ItemResult, dict[str, Any]]]]:
     """Decide, with one query, what each valid item does: create, update, or nothing."""
     sources = [item.source_uuid for item in valid]
     supplied = [item.supplied_message_uuid for item in valid if item.supplied_message_uuid]
     existing = Message.objects.filter(
         Q(department=context.department, source_uuid__in=sources) | Q(message_uuid__in=supplied)
-    ).values("id", "department_id", "customer_id", "source_uuid", "message_uuid", "payload_hash", "corrected_at")
+    ).values(
+        "id",
+        "department_id",
+        "customer_id",
+        "source_uuid",
+        "message_uuid",
+        "payload_hash",
+        "corrected_at",
+        "created_at",
+        "created_batch_id",
+    )
     by_source: dict[str, dict[str, Any]] = {}
     by_message_uuid: dict[str, dict[str, Any]] = {}
     for row in existing:
@@ -620,7 +634,7 @@ def _classify(
             else:
                 result.outcome = Outcome.UPDATED
                 result.warn(WarningCode.MESSAGE_UPDATED, path, "The stored message was replaced by this item.")
-                to_update.append((item, result, stored["id"]))
+                to_update.append((item, result, stored))
     return to_create, to_update
 
 
@@ -652,108 +666,133 @@ def message_columns(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_MESSAGE_TABLE = rows.Table(Message, with_id=True)
+_TAG_TABLE = rows.Table(MessageTag, with_id=True)
+_DRAFT_TABLE = rows.Table(DraftAttributes, with_id=False)
+_ATTACHMENT_TABLE = rows.Table(Attachment, with_id=False)
+_SECONDARY_TABLE = rows.Table(MessageTagSecondaryAttribute, with_id=False)
+_PARENT_TABLE = rows.Table(MessageTagParent, with_id=False)
+_NOTIFICATION_TABLE = rows.Table(NotificationAttributes, with_id=False)
+_NOTIFIER_TABLE = rows.Table(NotificationNotifier, with_id=False)
+_BUTTON_TABLE = rows.Table(NotificationButton, with_id=False)
+_VOICE_TABLE = rows.Table(VoiceCallAttributes, with_id=False)
+
+
 def _store(
     context: _Context,
     customer: Customer,
     conversation: Conversation,
     batch: ImportBatch,
     to_create: list[tuple[PreparedItem, ItemResult]],
-    to_update: list[tuple[PreparedItem, ItemResult, int]],
+    to_update: list[tuple[PreparedItem, ItemResult, dict[str, Any]]],
 ) -> None:
+    """Write new and changed messages with their parts: one statement per table.
+
+    A changed message is deleted and written again under the same id, messageUuid and
+    creation stamp, so that new and changed messages take the same path.
+    """
     now = timezone.now()
-    department = context.department
-    common = {"department": department, "customer": customer, "conversation": conversation}
-
-    def build(item: PreparedItem, **extra: Any) -> Message:
-        return Message(
-            **common,
-            **message_columns(item.data),
-            source_uuid=item.source_uuid,
-            source_payload=item.raw,
-            payload_hash=item.payload_hash,
-            updated_batch=batch,
-            updated_at=now,
-            **extra,
-        )
-
-    created = [
-        (build(item, message_uuid=result.message_uuid, created_batch=batch, created_at=now), item)
-        for item, result in sorted(to_create, key=lambda pair: pair[0].source_uuid)
-    ]
-    Message.objects.bulk_create([message for message, _ in created])
-    updated = [
-        (build(item, id=message_id, corrected_at=None, corrected_by=None, corrected_fields=[]), item)
-        for item, _result, message_id in sorted(to_update, key=lambda triple: triple[2])
-    ]
-    if updated:
-        Message.objects.bulk_update([message for message, _ in updated], _MESSAGE_UPDATE_FIELDS)
-        updated_ids = [message.id for message, _ in updated]
+    keys = {
+        "department_id": context.department.pk,
+        "customer_id": customer.pk,
+        "conversation_id": conversation.pk,
+        "updated_batch_id": batch.pk,
+        "updated_at": now,
+        "corrected_at": None,
+        "corrected_by_id": None,
+        "corrected_fields": [],
+    }
+    pending = [(item, result, None) for item, result in to_create] + list(to_update)
+    pending.sort(key=lambda entry: entry[0].source_uuid)
+    new_ids = iter(rows.allocate_ids(Message, len(to_create)))
+    replaced = [stored["id"] for _item, _result, stored in to_update]
+    if replaced:
         for model in _PART_MODELS:
-            model.objects.filter(message_id__in=updated_ids).delete()
-    _store_parts(department, [(message, item.data) for message, item in created + updated])
+            rows.delete_rows(model, "message_id", replaced)
+        rows.delete_rows(Message, "id", replaced)
+    message_rows, stored_parts = [], []
+    for item, result, stored in pending:
+        message_id = next(new_ids) if stored is None else stored["id"]
+        values = {
+            **keys,
+            **message_columns(item.data),
+            "id": message_id,
+            "source_uuid": item.source_uuid,
+            "message_uuid": result.message_uuid,
+            "source_payload": item.raw,
+            "payload_hash": item.payload_hash,
+            "created_batch_id": batch.pk if stored is None else stored["created_batch_id"],
+            "created_at": now if stored is None else stored["created_at"],
+        }
+        message_rows.append(_MESSAGE_TABLE.row(values))
+        stored_parts.append((message_id, item.data))
+    rows.insert_rows(_MESSAGE_TABLE, message_rows)
+    _store_parts(context.department.pk, stored_parts)
     _recount(conversation)
 
 
-def _store_parts(department: Department, pairs: list[tuple[Message, dict[str, Any]]]) -> None:
-    """Insert the child rows of the given messages, one bulk statement per table."""
-    drafts, attachments, notifications, notifiers, buttons, voice_calls = [], [], [], [], [], []
-    tags: list[tuple[MessageTag, dict[str, Any]]] = []
-    base = {"department": department}
-    for message, data in pairs:
+def _store_parts(department_id: int, messages: list[tuple[int, dict[str, Any]]]) -> None:
+    """Insert the parts of the given messages (id, normalised item), one statement per table."""
+    drafts, attachments, tags, secondaries, parents = [], [], [], [], []
+    notifications, notifiers, buttons, voice_calls = [], [], [], []
+    tag_count = sum(len((data.get("message_attributes") or {}).get("message_tags") or []) for _, data in messages)
+    tag_ids = iter(rows.allocate_ids(MessageTag, tag_count))
+    for message_id, data in messages:
+        base = {"department_id": department_id, "message_id": message_id}
         attributes = data.get("message_attributes") or {}
-        if attributes.get("draft_attributes") is not None:
-            drafts.append(DraftAttributes(**base, message=message, **attributes["draft_attributes"]))
+        draft = attributes.get("draft_attributes")
+        if draft is not None:
+            drafts.append(_DRAFT_TABLE.row({**_DRAFT_TABLE.nulls, **base, **draft}))
         for position, attachment in enumerate(attributes.get("attachments") or []):
-            attachments.append(Attachment(**base, message=message, position=position, **attachment))
-        for position, tag in enumerate(attributes.get("message_tags") or []):
-            primary = tag.get("primary_attribute") or {}
-            row = MessageTag(
-                **base,
-                message=message,
-                position=position,
-                tag_type_uuid=tag.get("tag_type_uuid"),
-                reference_identifier=tag.get("reference_identifier"),
-                value=tag.get("value"),
-                primary_attribute_value=primary.get("value"),
+            attachments.append(
+                _ATTACHMENT_TABLE.row({**_ATTACHMENT_TABLE.nulls, **base, **attachment, "position": position})
             )
-            tags.append((row, tag))
+        for position, tag in enumerate(attributes.get("message_tags") or []):
+            tag_id = next(tag_ids)
+            tags.append(
+                _TAG_TABLE.row(
+                    {
+                        **base,
+                        "id": tag_id,
+                        "position": position,
+                        "tag_type_uuid": tag.get("tag_type_uuid"),
+                        "reference_identifier": tag.get("reference_identifier"),
+                        "value": tag.get("value"),
+                        "primary_attribute_value": (tag.get("primary_attribute") or {}).get("value"),
+                    }
+                )
+            )
+            for index, secondary in enumerate(tag.get("secondary_attributes") or []):
+                secondaries.append(
+                    _SECONDARY_TABLE.row({**base, "tag_id": tag_id, "position": index, "value": secondary.get("value")})
+                )
+            for index, parent in enumerate(tag.get("parent_tags") or []):
+                parents.append(
+                    _PARENT_TABLE.row({**_PARENT_TABLE.nulls, **base, **parent, "tag_id": tag_id, "position": index})
+                )
         notification = data.get("notification_attributes")
         if notification is not None:
             flags = {k: v for k, v in notification.items() if k.endswith(("_pop", "_notification"))}
-            notifications.append(NotificationAttributes(**base, message=message, **flags))
+            notifications.append(_NOTIFICATION_TABLE.row({**_NOTIFICATION_TABLE.nulls, **base, **flags}))
             for position, da_uuid in enumerate(notification.get("additional_notifier_notification_da_uuids") or []):
-                notifiers.append(NotificationNotifier(**base, message=message, position=position, da_uuid=da_uuid))
+                notifiers.append(_NOTIFIER_TABLE.row({**base, "position": position, "da_uuid": da_uuid}))
             for position, button in enumerate(notification.get("notification_buttons") or []):
-                buttons.append(NotificationButton(**base, message=message, position=position, **button))
-        if data.get("voice_call_attributes") is not None:
-            voice_calls.append(VoiceCallAttributes(**base, message=message, **data["voice_call_attributes"]))
-    for model, rows in (
-        (DraftAttributes, drafts),
-        (Attachment, attachments),
-        (NotificationAttributes, notifications),
-        (NotificationNotifier, notifiers),
-        (NotificationButton, buttons),
-        (VoiceCallAttributes, voice_calls),
+                buttons.append(_BUTTON_TABLE.row({**_BUTTON_TABLE.nulls, **base, **button, "position": position}))
+        voice = data.get("voice_call_attributes")
+        if voice is not None:
+            voice_calls.append(_VOICE_TABLE.row({**_VOICE_TABLE.nulls, **base, **voice}))
+    for table, table_rows in (
+        (_DRAFT_TABLE, drafts),
+        (_ATTACHMENT_TABLE, attachments),
+        (_TAG_TABLE, tags),
+        (_SECONDARY_TABLE, secondaries),
+        (_PARENT_TABLE, parents),
+        (_NOTIFICATION_TABLE, notifications),
+        (_NOTIFIER_TABLE, notifiers),
+        (_BUTTON_TABLE, buttons),
+        (_VOICE_TABLE, voice_calls),
     ):
-        if rows:
-            model.objects.bulk_create(rows)
-    if not tags:
-        return
-    MessageTag.objects.bulk_create([row for row, _ in tags])
-    secondaries, parents = [], []
-    for row, tag in tags:
-        for position, secondary in enumerate(tag.get("secondary_attributes") or []):
-            secondaries.append(
-                MessageTagSecondaryAttribute(
-                    **base, message_id=row.message_id, tag=row, position=position, value=secondary.get("value")
-                )
-            )
-        for position, parent in enumerate(tag.get("parent_tags") or []):
-            parents.append(MessageTagParent(**base, message_id=row.message_id, tag=row, position=position, **parent))
-    if secondaries:
-        MessageTagSecondaryAttribute.objects.bulk_create(secondaries)
-    if parents:
-        MessageTagParent.objects.bulk_create(parents)
+        rows.insert_rows(table, table_rows)
 
 
 def _recount(conversation: Conversation) -> None:
