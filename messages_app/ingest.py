@@ -154,6 +154,7 @@ class IngestResult:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     batch: ImportBatch | None = None
+    _response: dict[str, Any] | None = field(default=None, repr=False)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for item in self.items if item.outcome is outcome)
@@ -163,7 +164,16 @@ class IngestResult:
         return sum(1 for item in self.items if not item.succeeded)
 
     def as_response(self) -> dict[str, Any]:
-        """The seed's response envelope (note its spelling ``succesfully``)."""
+        """The seed's response envelope (note its spelling ``succesfully``).
+
+        Built once: the import batch stores it and the caller sends it, with the same
+        errorUIDs (each logged once).
+        """
+        if self._response is None:
+            self._response = self._build_response()
+        return self._response
+
+    def _build_response(self) -> dict[str, Any]:
         return {
             "saveMessageResponse": [item.as_response() for item in self.items],
             "succesfullySubmittedSourceUuids": [i.source_uuid for i in self.items if i.succeeded],
