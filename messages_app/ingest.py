@@ -129,21 +129,27 @@ class ItemResult:
 
 @dataclass
 class PreparedItem:
-    """A validated, normalised item: plain data, no database."""
+    """A validated, normalised item: plain data, no database.
+
+    ``source_hash`` is the SHA-256 of the item exactly as received. A ``trusted`` item is
+    byte-for-byte the one already stored under its sourceUuid (so it was validated when
+    it was stored): it skips validation and has no ``data``; the write phase confirms the
+    match under its locks.
+    """
 
     index: int
     raw: dict[str, Any]
-    data: dict[str, Any]
-    payload_hash: str
+    data: dict[str, Any] | None
+    payload_hash: str | None
     result: ItemResult
-
-    @property
-    def source_uuid(self) -> str:
-        return self.data["source_uuid"]
+    source_uuid: str
+    source_hash: str
+    trusted: bool = False
 
     @property
     def supplied_message_uuid(self) -> str | None:
-        return self.data.get("message_uuid")
+        value = self.raw.get("messageUuid")
+        return value if isinstance(value, str) else None
 
 
 @dataclass
@@ -263,18 +269,6 @@ def _dig(raw: dict[str, Any], keys: tuple[str, ...]) -> Any:
     return node
 
 
-def _may_hold_unstorable(raw: dict[str, Any]) -> bool:
-    """A cheap pre-check: orjson refuses lone surrogates and escapes NUL as \\u0000.
-
-    False means the item certainly holds neither; True sends it to ``find_unstorable``
-    (which also clears false alarms, such as a literal backslash-u0000 or a huge integer).
-    """
-    try:
-        return b"\\u0000" in orjson.dumps(raw)
-    except (TypeError, orjson.JSONEncodeError):
-        return True
-
-
 def _canonical_hash(data: dict[str, Any]) -> str:
     """SHA-256 of the normalised item without the fields that do not describe the message."""
     content = {k: v for k, v in data.items() if k not in ("message_uuid", "callback_path_url")}
@@ -303,8 +297,30 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if value is not None}
 
 
-def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[PreparedItem | ItemResult]:
-    """Phase 1: validate every item on its own; a failed one is returned as its result."""
+def _received_form(raw: dict[str, Any]) -> tuple[str, bool]:
+    """The SHA-256 of an item exactly as received (keys sorted), and whether it may hold
+    an unstorable string.
+
+    orjson refuses lone surrogates and escapes NUL as \\u0000, so "no" is certain; "maybe"
+    (also for integers beyond 64 bits, which orjson cannot encode: hash "") sends the item
+    to ``find_unstorable``, which clears false alarms such as a literal backslash-u0000.
+    """
+    try:
+        encoded = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError):
+        return "", True
+    return hashlib.sha256(encoded).hexdigest(), b"\\u0000" in encoded
+
+
+def prepare_items(
+    raw_items: list[Any], *, now: datetime | None = None, stored_hashes: dict[str, str] | None = None
+) -> list[PreparedItem | ItemResult]:
+    """Phase 1: validate every item on its own; a failed one is returned as its result.
+
+    ``stored_hashes`` (sourceUuid → source hash of the stored message) lets an item that
+    is exactly the stored one skip validation: it passed it when it was stored.
+    """
+    stored_hashes = stored_hashes or {}
     now = now or timezone.now()
     latest_allowed = now + FUTURE_TOLERANCE
     seen_sources: dict[str, int] = {}
@@ -319,7 +335,15 @@ def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[
             continue
         raw_source = raw.get("sourceUuid")
         result = ItemResult(source_uuid=raw_source if isinstance(raw_source, str) else None)
-        unstorable = find_unstorable(raw, path) if _may_hold_unstorable(raw) else []
+        received_hash, maybe_unstorable = _received_form(raw)
+        if received_hash and isinstance(raw_source, str) and stored_hashes.get(raw_source) == received_hash:
+            item = PreparedItem(index, raw, None, None, result, raw_source, received_hash, trusted=True)
+            _check_duplicates(item, path, seen_sources, seen_message_uuids)
+            if not result.errors:
+                _check_item(None, raw, path, result, latest_allowed, _unknown_fields(raw, wire.ITEM_SHAPE, path))
+            prepared.append(result if result.errors else item)
+            continue
+        unstorable = find_unstorable(raw, path) if maybe_unstorable else []
         if unstorable:
             if result.source_uuid is not None and UNSTORABLE_RE.search(result.source_uuid):
                 result.source_uuid = None
@@ -350,44 +374,57 @@ def prepare_items(raw_items: list[Any], *, now: datetime | None = None) -> list[
                     ErrorCode.NESTING_TOO_DEEP, unknown_path, f"Nested more than {wire.ITEM_MAX_DEPTH} levels deep."
                 )
         _check_item(data, raw, path, result, latest_allowed, unknown)
-        source_uuid = data.get("source_uuid")
-        if source_uuid is not None:
-            if source_uuid in seen_sources:
-                result.fail(
-                    ErrorCode.DUPLICATE_SOURCE_UUID,
-                    f"{path}.sourceUuid",
-                    f"Already given by {ITEMS_PATH}[{seen_sources[source_uuid]}] in this request.",
-                )
-            else:
-                seen_sources[source_uuid] = index
-        message_uuid = data.get("message_uuid")
-        if message_uuid is not None and not result.errors:
-            if message_uuid in seen_message_uuids:
-                result.fail(
-                    ErrorCode.MESSAGE_UUID_CONFLICT,
-                    f"{path}.messageUuid",
-                    f"Already given by {ITEMS_PATH}[{seen_message_uuids[message_uuid]}] in this request.",
-                )
-            else:
-                seen_message_uuids[message_uuid] = index
+        item = PreparedItem(index, raw, data, None, result, data.get("source_uuid") or "", received_hash)
+        _check_duplicates(item, path, seen_sources, seen_message_uuids)
         if result.errors:
             prepared.append(result)
             continue
-        data = _normalise(data)
-        prepared.append(PreparedItem(index, raw, data, _canonical_hash(data), result))
+        item.data = _normalise(data)
+        item.payload_hash = _canonical_hash(item.data)
+        prepared.append(item)
     return prepared
 
 
+def _check_duplicates(
+    item: PreparedItem, path: str, seen_sources: dict[str, int], seen_message_uuids: dict[str, int]
+) -> None:
+    """The same sourceUuid, or messageUuid, twice in one request: the later one fails."""
+    result = item.result
+    if item.source_uuid:
+        if item.source_uuid in seen_sources:
+            result.fail(
+                ErrorCode.DUPLICATE_SOURCE_UUID,
+                f"{path}.sourceUuid",
+                f"Already given by {ITEMS_PATH}[{seen_sources[item.source_uuid]}] in this request.",
+            )
+        else:
+            seen_sources[item.source_uuid] = item.index
+    message_uuid = item.supplied_message_uuid
+    if message_uuid is not None and not result.errors:
+        if message_uuid in seen_message_uuids:
+            result.fail(
+                ErrorCode.MESSAGE_UUID_CONFLICT,
+                f"{path}.messageUuid",
+                f"Already given by {ITEMS_PATH}[{seen_message_uuids[message_uuid]}] in this request.",
+            )
+        else:
+            seen_message_uuids[message_uuid] = item.index
+
+
 def _check_item(
-    data: dict[str, Any],
+    data: dict[str, Any] | None,
     raw: dict[str, Any],
     path: str,
     result: ItemResult,
     latest: datetime,
     unknown: list[tuple[str, int, Any]],
 ) -> None:
-    """Rules that span fields: timestamps, coherence, unknown fields."""
-    if data.get("sent_on") is None and data.get("received_on") is None:
+    """Rules that span fields: timestamps, coherence, unknown fields.
+
+    They read the item as received (already type-checked, or trusted), so that trusted
+    items get exactly the warnings they got when they were stored.
+    """
+    if raw.get("sentOn") is None and raw.get("receivedOn") is None:
         result.fail(ErrorCode.MISSING_TIMESTAMP, path, "At least one of sentOn and receivedOn is required.")
     for keys in _DATETIME_PATHS:
         value = _dig(raw, keys)
@@ -401,14 +438,14 @@ def _check_item(
             )
         if naive:
             result.warn(WarningCode.TIMEZONE_ASSUMED_UTC, field_path, f"{value} has no UTC offset; taken as UTC.")
-    attributes = data.get("message_attributes") or {}
-    if attributes.get("draft_attributes") is not None and attributes.get("type") not in _DRAFT_TYPES:
+    attributes = raw.get("messageAttributes") or {}
+    if attributes.get("draftAttributes") is not None and attributes.get("type") not in _DRAFT_TYPES:
         result.warn(
             WarningCode.DRAFT_ATTRIBUTES_ON_NON_DRAFT,
             f"{path}.messageAttributes.draftAttributes",
             f"Given on type {attributes.get('type')}; stored as given.",
         )
-    if data.get("voice_call_attributes") is not None and attributes.get("protocol") != Protocol.VOICE_CALL:
+    if raw.get("voiceCallAttributes") is not None and attributes.get("protocol") != Protocol.VOICE_CALL:
         result.warn(
             WarningCode.VOICE_CALL_ATTRIBUTES_ON_NON_VOICE_CALL,
             f"{path}.voiceCallAttributes",
@@ -416,7 +453,7 @@ def _check_item(
         )
     for unknown_path, _depth, _value in unknown:
         result.warn(WarningCode.UNKNOWN_FIELD, unknown_path, "Not part of the format; ignored.")
-    if data.get("callback_path_url"):
+    if raw.get("callBackPathUrl"):
         result.warn(
             WarningCode.CALLBACK_NOT_DELIVERED,
             f"{path}.callBackPathUrl",
@@ -462,7 +499,8 @@ def ingest_messages(
     ``rewrite_unchanged`` rebuilds the rows of identical items too (re-import after a
     change of the mapping from items to rows).
     """
-    prepared = prepare_items(items)
+    hinted = not (overwrite_corrections or rewrite_unchanged)
+    prepared = prepare_items(items, stored_hashes=_stored_source_hashes(department, items) if hinted else None)
     warnings = list(request_warnings or [])
     if callback_path_url:
         warnings.append(
@@ -491,6 +529,10 @@ def ingest_messages(
         outcome = IngestResult(items=results, warnings=warnings)
         try:
             outcome.batch = _write(context, prepared, outcome)
+        except _StaleHints:
+            logger.info("A stored message changed while a batch was prepared; validating it in full.")
+            prepared = prepare_items(items)
+            continue
         except IntegrityError:
             if attempt == WRITE_ATTEMPTS:
                 raise
@@ -498,6 +540,31 @@ def ingest_messages(
             continue
         return outcome
     raise AssertionError("unreachable")
+
+
+class _StaleHints(Exception):
+    """A trusted item no longer matches the stored message (it changed after the hint)."""
+
+
+def _stored_source_hashes(department: Department, items: list[Any]) -> dict[str, str]:
+    """sourceUuid → source hash of the messages already stored for these items (one query).
+
+    A hint only: the write phase checks it again under its locks.
+    """
+    sources = [
+        raw["sourceUuid"]
+        for raw in items
+        if isinstance(raw, dict)
+        and wire.is_identifier(raw.get("sourceUuid"))
+        and not UNSTORABLE_RE.search(raw["sourceUuid"])
+    ]
+    if not sources:
+        return {}
+    return dict(
+        Message.objects.filter(department=department, source_uuid__in=sources)
+        .exclude(source_hash="")
+        .values_list("source_uuid", "source_hash")
+    )
 
 
 def _fresh_result(entry: PreparedItem | ItemResult) -> ItemResult:
@@ -595,6 +662,7 @@ def _classify(
         "corrected_at",
         "created_at",
         "created_batch_id",
+        "source_hash",
     )
     by_source: dict[str, dict[str, Any]] = {}
     by_message_uuid: dict[str, dict[str, Any]] = {}
@@ -623,6 +691,8 @@ def _classify(
                 f"{path}.messageUuid",
                 f"This sourceUuid is stored with messageUuid {stored['message_uuid']}.",
             )
+        elif item.trusted and (stored is None or stored["source_hash"] != item.source_hash):
+            raise _StaleHints
         elif stored is None:
             result.outcome = Outcome.CREATED
             result.message_uuid = supplied_uuid or str(uuid.uuid4())
@@ -635,7 +705,7 @@ def _classify(
                     WarningCode.MESSAGE_LOCKED_BY_CORRECTION, path, "Corrected by staff; the correction was kept."
                 )
             elif (
-                stored["payload_hash"] == item.payload_hash
+                (item.trusted or stored["payload_hash"] == item.payload_hash)
                 and stored["corrected_at"] is None
                 and not context.rewrite_unchanged
             ):
@@ -731,6 +801,7 @@ def _store(
             "message_uuid": result.message_uuid,
             "source_payload": item.raw,
             "payload_hash": item.payload_hash,
+            "source_hash": item.source_hash,
             "created_batch_id": batch.pk if stored is None else stored["created_batch_id"],
             "created_at": now if stored is None else stored["created_at"],
         }

@@ -85,7 +85,11 @@ class Conversation(models.Model):
 
     class Meta:
         ordering = ["-last_message_at", "id"]
-        indexes = [models.Index(fields=["department", "-last_message_at"], name="conversation_dept_last_idx")]
+        indexes = [
+            models.Index(fields=["department", "-last_message_at"], name="conversation_dept_last_idx"),
+            # The admin's conversation list across departments (superusers), newest first.
+            models.Index(fields=["-last_message_at", "id"], name="conversation_last_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Conversation with {self.customer}"
@@ -174,7 +178,11 @@ class ImportBatch(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "import batches"
-        indexes = [models.Index(fields=["department", "-created_at"], name="batch_dept_created_idx")]
+        indexes = [
+            models.Index(fields=["department", "-created_at"], name="batch_dept_created_idx"),
+            # The admin's batch list across departments (superusers), newest first.
+            models.Index(fields=["-created_at", "-id"], name="batch_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Batch {self.pk} ({self.get_source_display()}, {self.item_count} items)"
@@ -216,6 +224,9 @@ class Message(models.Model):
 
     source_payload = models.JSONField(help_text="The item exactly as received.")
     payload_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical item.")
+    source_hash = models.CharField(
+        max_length=64, blank=True, default="", help_text="SHA-256 of the item exactly as received (keys sorted)."
+    )
     created_batch = models.ForeignKey(
         ImportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="created_messages"
     )
@@ -242,6 +253,18 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["customer", "message_at", "id"], name="message_customer_time_idx"),
             models.Index(fields=["department", "message_at"], name="message_dept_time_idx"),
+            # The admin's message list: newest first across departments, and its filters.
+            models.Index(fields=["message_at", "id"], name="message_time_idx"),
+            models.Index(fields=["purpose", "message_at"], name="message_purpose_time_idx"),
+            models.Index(
+                fields=["message_at"], name="message_corrected_time_idx", condition=models.Q(corrected_at__isnull=False)
+            ),
+            models.Index(fields=["message_at"], name="message_trashed_time_idx", condition=models.Q(is_trashed=True)),
+            models.Index(
+                fields=["message_at"],
+                name="message_hidden_time_idx",
+                condition=models.Q(show_in_customer_conversation=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -160,3 +160,27 @@ class TestConversationCounters:
         put([minimal_message(1, sentOn="2024-01-01T00:00:00Z", receivedOn="2024-01-02T00:00:00Z")])
 
         assert Conversation.objects.get().last_message_at.isoformat() == "2024-01-02T00:00:00+00:00"
+
+
+def test_resend_of_a_stored_item_changed_since_its_hash_was_read_is_validated_in_full(put, monkeypatch):
+    from messages_app import ingest
+
+    put([minimal_message(1)])
+    changed = minimal_message(1, receivedOn="2024-02-01T12:00:07Z")
+    stale = {"min-1": ingest._received_form(changed)[0]}
+    monkeypatch.setattr(ingest, "_stored_source_hashes", lambda department, items: stale)
+
+    answer = put([changed]).json()
+
+    assert warning_codes(answer) == ["MESSAGE_UPDATED"]
+    assert Message.objects.get().received_on.isoformat() == "2024-02-01T12:00:07+00:00"
+
+
+def test_identical_resend_keeps_the_warnings_of_the_first_import(put):
+    item = minimal_message(1, sentOn="2024-02-01T12:00:00", extra="ignored")
+    first = put([item]).json()
+
+    again = put([item]).json()
+
+    assert warning_codes(first) == ["TIMEZONE_ASSUMED_UTC", "UNKNOWN_FIELD"]
+    assert warning_codes(again) == ["TIMEZONE_ASSUMED_UTC", "UNKNOWN_FIELD", "MESSAGE_UNCHANGED"]
