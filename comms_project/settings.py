@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "drf_spectacular",
+    "django_tasks",
+    "django_tasks_db",
     "messages_app",
 ]
 
@@ -169,6 +171,21 @@ SPECTACULAR_SETTINGS = {
         "messages_app.api.schema.add_error_catalogue",
     ],
 }
+
+# Callback delivery (DESIGN.md §3.3) runs on the task framework (django-tasks backport);
+# the database backend stores the task in the import's own transaction.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+CALLBACK_MAX_ATTEMPTS = env.int("CALLBACK_MAX_ATTEMPTS", default=8)
+# Backoff before retry n (n = 1, 2, ...): min(MAX, BASE * 2**(n-1)) scaled by a random 0.5-1.0.
+CALLBACK_BACKOFF_BASE_SECONDS = env.float("CALLBACK_BACKOFF_BASE_SECONDS", default=30.0)
+CALLBACK_BACKOFF_MAX_SECONDS = env.float("CALLBACK_BACKOFF_MAX_SECONDS", default=3600.0)
+# (connect, read) timeouts of one POST, in seconds.
+CALLBACK_TIMEOUT = (
+    env.float("CALLBACK_CONNECT_TIMEOUT", default=5.0),
+    env.float("CALLBACK_READ_TIMEOUT", default=15.0),
+)
+# Hosts (as written in the URL) exempt from the SSRF address checks; empty in production.
+CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
 
 LOGGING = {
     "version": 1,

@@ -109,9 +109,10 @@ class WarningCode(models.TextChoices):
         "VOICE_CALL_ATTRIBUTES_ON_NON_VOICE_CALL",
         "voiceCallAttributes on a protocol other than VOICE_CALL; stored as given.",
     )
-    CALLBACK_NOT_DELIVERED = (
-        "CALLBACK_NOT_DELIVERED",
-        "callBackPathUrl was stored but callbacks are not delivered by this server version.",
+    CALLBACK_REFUSED = (
+        "CALLBACK_REFUSED",
+        "callBackPathUrl was stored but no callback will be sent to it; the description says why "
+        "(no registered base URL, origin not allowed, not http(s), or a private/loopback address).",
     )
     DRY_RUN = "DRY_RUN", "dryRun=true: the answer is what the real call would give; nothing was written."
 

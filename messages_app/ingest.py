@@ -36,7 +36,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from . import rows, wire
+from . import callbacks, rows, wire
 from .enums import ImportSource, MessageTagValue, MessageType, Protocol
 from .errors import UNSTORABLE_RE, ErrorCode, Problem, WarningCode
 from .models import (
@@ -453,12 +453,6 @@ def _check_item(
         )
     for unknown_path, _depth, _value in unknown:
         result.warn(WarningCode.UNKNOWN_FIELD, unknown_path, "Not part of the format; ignored.")
-    if raw.get("callBackPathUrl"):
-        result.warn(
-            WarningCode.CALLBACK_NOT_DELIVERED,
-            f"{path}.callBackPathUrl",
-            "Stored, but callbacks are not delivered by this server version.",
-        )
 
 
 # --- Phase 2: write in bulk ---------------------------------------------------------------
@@ -502,14 +496,6 @@ def ingest_messages(
     hinted = not (overwrite_corrections or rewrite_unchanged)
     prepared = prepare_items(items, stored_hashes=_stored_source_hashes(department, items) if hinted else None)
     warnings = list(request_warnings or [])
-    if callback_path_url:
-        warnings.append(
-            Problem(
-                WarningCode.CALLBACK_NOT_DELIVERED,
-                "callBackPathUrl",
-                "Callbacks are not delivered by this server version.",
-            )
-        )
     if dry_run:
         warnings.append(Problem(WarningCode.DRY_RUN, "", "Nothing was written."))
     context = _Context(
@@ -574,6 +560,8 @@ def _fresh_result(entry: PreparedItem | ItemResult) -> ItemResult:
 
 def _write(context: _Context, prepared: list[PreparedItem | ItemResult], outcome: IngestResult) -> ImportBatch:
     valid = [entry for entry in prepared if isinstance(entry, PreparedItem)]
+    # Resolved (DNS included) before the locks are taken; refusals become warnings.
+    planned = callbacks.plan_callbacks(context.client, context.callback_path_url, valid, outcome)
     with transaction.atomic():
         customer = conversation = None
         to_create: list[tuple[PreparedItem, ItemResult]] = []
@@ -599,6 +587,7 @@ def _write(context: _Context, prepared: list[PreparedItem | ItemResult], outcome
         )
         if to_create or to_update:
             _store(context, customer, conversation, batch, to_create, to_update)
+        callbacks.schedule_callbacks(planned, batch, outcome)
         if context.dry_run:
             transaction.set_rollback(True)
     return batch
@@ -877,8 +866,13 @@ def _store_parts(department_id: int, messages: list[tuple[int, dict[str, Any]]])
 
 
 def _recount(conversation: Conversation) -> None:
-    """Recompute the thread counters from the rows (never incremented)."""
-    messages = Message.objects.filter(conversation=OuterRef("pk"))
+    """Recompute the thread counters from the rows (never incremented).
+
+    Messages are found by customer (one conversation per customer), which the
+    (customer, message_at, id) index serves; by conversation, PostgreSQL may walk the
+    whole time index instead on a large table.
+    """
+    messages = Message.objects.filter(customer=OuterRef("customer_id"))
     counted = (
         messages.filter(update_total_message_count=True)
         .order_by()

@@ -5,6 +5,7 @@ distributed by department. Identifiers that come from integrations are opaque st
 stored exactly as given (``IDENTIFIER_MAX_LENGTH``); primary keys are our own.
 """
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -108,6 +109,16 @@ class ApiClient(models.Model):
     secret_hash = models.CharField(max_length=64, editable=False)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    callback_base_url = models.URLField(
+        max_length=500, blank=True, help_text="callBackPathUrl paths are resolved against this URL."
+    )
+    callback_origins = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Origins (scheme://host[:port]) an absolute callBackPathUrl may point to.",
+    )
+    # Kept in clear (not hashed): it signs every callback, so the server must be able to use it.
+    callback_secret = models.CharField(max_length=100, blank=True, editable=False)
 
     is_authenticated = True
 
@@ -132,6 +143,11 @@ class ApiClient(models.Model):
 
     def check_secret(self, secret: str) -> bool:
         return bool(self.secret_hash) and hmac.compare_digest(self._digest(secret), self.secret_hash)
+
+    @staticmethod
+    def generate_callback_secret() -> str:
+        """A Standard Webhooks secret: ``whsec_`` and 32 random bytes in base64."""
+        return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class ApiClientGrant(models.Model):
@@ -491,3 +507,66 @@ class VoiceCallAttributes(MessagePart):
 
     def __str__(self) -> str:
         return f"Voice call {self.call_identifier or self.message_id}"
+
+
+class CallbackDelivery(models.Model):
+    """One callback POST owed to a client: created with its batch, retried until delivered or failed.
+
+    ``webhook_id`` stays the same across attempts so the receiver can de-duplicate
+    (delivery is at-least-once).
+    """
+
+    class Kind(models.TextChoices):
+        REQUEST = "request", "Request (whole response)"
+        ITEM = "item", "Item (saveMessageResponse entry)"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="callback_deliveries")
+    batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="callback_deliveries")
+    client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="callback_deliveries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    source_uuid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, blank=True)
+    url = models.TextField()
+    payload = models.JSONField()
+    webhook_id = models.CharField(max_length=64, unique=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempt_count = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "callback deliveries"
+        indexes = [
+            models.Index(fields=["department", "-created_at"], name="callback_dept_created_idx"),
+            models.Index(fields=["status", "next_attempt_at"], name="callback_status_next_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Callback {self.webhook_id} ({self.get_status_display()})"
+
+
+class CallbackAttempt(models.Model):
+    """One HTTP attempt of a delivery, kept for the admin and for support."""
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="callback_attempts")
+    delivery = models.ForeignKey(CallbackDelivery, on_delete=models.CASCADE, related_name="attempts")
+    number = models.PositiveIntegerField()
+    attempted_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=CallbackDelivery.Status.choices)
+    response_code = models.PositiveIntegerField(null=True, blank=True)
+    duration_ms = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["delivery", "number"]
+        indexes = [models.Index(fields=["department", "-attempted_at"], name="callback_attempt_dept_idx")]
+
+    def __str__(self) -> str:
+        return f"Attempt {self.number} of {self.delivery.webhook_id}: {self.response_code or self.error[:40]}"

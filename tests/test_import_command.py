@@ -204,7 +204,7 @@ def test_the_request_level_fields_work_as_in_the_api(department, tmp_path):
     assert result.code == 0, result.stderr
     batch = ImportBatch.objects.get()
     assert batch.callback_path_url == "/hook"
-    assert {w["warningCode"] for w in batch.response["warnings"]} == {"UNKNOWN_FIELD", "CALLBACK_NOT_DELIVERED"}
+    assert {w["warningCode"] for w in batch.response["warnings"]} == {"UNKNOWN_FIELD", "CALLBACK_REFUSED"}
 
 
 def test_a_document_is_read_item_by_item_not_whole(monkeypatch):

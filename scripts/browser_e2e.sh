@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Browser end-to-end walk of the admin. Starts the app as the README's first command does
+# (runserver, DEBUG, migrate, setup_demo) on a throwaway SQLite database and a free port,
+# creates a staff member of the demo department, and runs e2e/test_admin_walk.py in Debian's
+# chromium through Playwright. Screenshot: artifacts/transcript.png. Needs /usr/bin/chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -x /usr/bin/chromium ]; then
+  echo "browser_e2e: /usr/bin/chromium is missing (apt-get install -y chromium)" >&2
+  exit 2
+fi
+PYTHON="${PYTHON:-$(command -v python3.11 || command -v python3)}"
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+.venv/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+work=$(mktemp -d)
+server=""
+cleanup() { [ -n "$server" ] && kill "$server" 2>/dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+PORT="${E2E_PORT:-$(.venv/bin/python -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
+export DEBUG=true DATABASE_URL="sqlite:///$work/e2e.sqlite3" LOG_LEVEL=WARNING
+.venv/bin/python manage.py migrate --noinput --verbosity 0
+demo=$(.venv/bin/python manage.py setup_demo --base-url "http://127.0.0.1:$PORT")
+export E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_API_CLIENT=demo-client E2E_DEPARTMENT=demo-department
+E2E_API_SECRET=$(printf '%s\n' "$demo" | sed -n 's/^ *API secret *: *//p')
+export E2E_API_SECRET
+export E2E_STAFF_USER=demo-staff E2E_STAFF_PASSWORD="staff-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')"
+.venv/bin/python manage.py shell -c "
+import os
+from django.contrib.auth import get_user_model
+from messages_app.models import Department
+user = get_user_model().objects.create_user(os.environ['E2E_STAFF_USER'], password=os.environ['E2E_STAFF_PASSWORD'], is_staff=True)
+Department.objects.get(uuid=os.environ['E2E_DEPARTMENT']).members.add(user)
+"
+.venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload >"$work/server.log" 2>&1 &
+server=$!
+for _ in $(seq 100); do curl -sf -o /dev/null "$E2E_BASE_URL/admin/login/" && break; sleep 0.2; done
+mkdir -p artifacts
+if ! .venv/bin/pytest -q -p no:cacheprovider e2e/test_admin_walk.py "$@"; then
+  echo "--- server log" >&2; tail -50 "$work/server.log" >&2
+  exit 1
+fi
+echo "browser_e2e: screenshot in artifacts/transcript.png"
