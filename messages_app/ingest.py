@@ -36,7 +36,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
-from . import callbacks, rows, wire
+from . import callbacks, lookups, rows, wire  # noqa: F401  (lookups registers field__any_of)
 from .enums import ImportSource, MessageTagValue, MessageType, Protocol
 from .errors import UNSTORABLE_RE, ErrorCode, Problem, WarningCode
 from .models import (
@@ -212,26 +212,38 @@ def find_unstorable(value: Any, path: str) -> list[str]:
 
 
 def _unknown_fields(raw: Any, shape: dict[str, Any], path: str, depth: int = 1) -> list[tuple[str, int, Any]]:
-    """Path, nesting depth and value of each field that is not part of the format.
+    """Path, nesting depth and value of each field that is not part of the format, in the
+    order of the item (an object's own unknown fields before those of its nested objects).
 
     Known fields are bounded by validation; only unknown ones can nest without limit.
     """
     if not isinstance(raw, dict):
         return []
-    unknown = []
-    for key, value in raw.items():
-        if key not in shape:
-            unknown.append((f"{path}.{key}", depth, value))
+    unknown = (
+        [] if raw.keys() <= shape.keys() else [(f"{path}.{k}", depth, v) for k, v in raw.items() if k not in shape]
+    )
+    for key in _NESTED_KEYS[id(shape)]:
+        value = raw.get(key)
+        if value is None:
             continue
         sub = shape[key]
-        if sub is None or value is None:
-            continue
         if isinstance(value, list):
             for i, element in enumerate(value):
                 unknown.extend(_unknown_fields(element, sub, f"{path}.{key}[{i}]", depth + 2))
         else:
             unknown.extend(_unknown_fields(value, sub, f"{path}.{key}", depth + 1))
     return unknown
+
+
+def _nested_keys(shape: dict[str, Any], found: dict[int, tuple[str, ...]]) -> dict[int, tuple[str, ...]]:
+    found[id(shape)] = tuple(key for key, sub in shape.items() if sub is not None)
+    for sub in shape.values():
+        if sub is not None:
+            _nested_keys(sub, found)
+    return found
+
+
+_NESTED_KEYS = _nested_keys(wire.ITEM_SHAPE, {})
 
 
 def _flatten_errors(detail: Any, path: str) -> list[tuple[str, str, str]]:
@@ -547,7 +559,7 @@ def _stored_source_hashes(department: Department, items: list[Any]) -> dict[str,
     if not sources:
         return {}
     return dict(
-        Message.objects.filter(department=department, source_uuid__in=sources)
+        Message.objects.filter(department=department, source_uuid__any_of=sources)
         .exclude(source_hash="")
         .values_list("source_uuid", "source_hash")
     )
@@ -640,7 +652,7 @@ def _classify(
     sources = [item.source_uuid for item in valid]
     supplied = [item.supplied_message_uuid for item in valid if item.supplied_message_uuid]
     existing = Message.objects.filter(
-        Q(department=context.department, source_uuid__in=sources) | Q(message_uuid__in=supplied)
+        Q(department=context.department, source_uuid__any_of=sources) | Q(message_uuid__any_of=supplied)
     ).values(
         "id",
         "department_id",

@@ -107,6 +107,10 @@ def delete_rows(model: type[models.Model], column: str, ids: Iterable[int]) -> N
     if not ids:
         return
     table = connection.ops.quote_name(model._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(ids))
+    column = connection.ops.quote_name(column)
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {table} WHERE {connection.ops.quote_name(column)} IN ({placeholders})", ids)  # noqa: S608
+        if connection.vendor == "postgresql":  # one array parameter, not one per id
+            cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s::bigint[])", [ids])  # noqa: S608
+            return
+        placeholders = ", ".join(["%s"] * len(ids))
+        cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({placeholders})", ids)  # noqa: S608
