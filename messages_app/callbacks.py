@@ -33,7 +33,7 @@ from standardwebhooks.webhooks import Webhook
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-from .errors import Problem, WarningCode
+from .errors import UNSTORABLE_RE, Problem, WarningCode
 from .models import ApiClient, CallbackAttempt, CallbackDelivery, ImportBatch
 
 if TYPE_CHECKING:
@@ -197,12 +197,12 @@ class PlannedCallback:
 
 
 def plan_callbacks(
-    client: ApiClient | None, request_url: str | None, prepared: Iterable[Any], outcome: IngestResult
+    client: ApiClient | None, request_url: str | None, items: list[Any], outcome: IngestResult
 ) -> list[PlannedCallback]:
     """Resolve the request's and the items' callback URLs; warn on the response for each refusal.
 
-    Item URLs are read from validated items (``PreparedItem.raw``); an item refused in
-    validation has no item callback (the request-level one still reports it).
+    Every item that names a callback gets its ``saveMessageResponse`` there, a refused one
+    (failed validation) included: that is when the integration most needs to hear.
     """
     planned: list[PlannedCallback] = []
     cache: dict[str, str | CallbackRefused] = {}
@@ -224,17 +224,15 @@ def plan_callbacks(
             planned.append(PlannedCallback(resolve(request_url), None, ""))
         except CallbackRefused as exc:
             outcome.warnings = [*outcome.warnings, Problem(WarningCode.CALLBACK_REFUSED, "callBackPathUrl", str(exc))]
-    for entry in prepared:
-        raw = getattr(entry, "raw", None)
+    for index, raw in enumerate(items):
         value = raw.get("callBackPathUrl") if isinstance(raw, dict) else None
-        if not value:
+        if not value or not isinstance(value, str) or UNSTORABLE_RE.search(value):
             continue
-        result = outcome.items[entry.index]
+        result = outcome.items[index]
         try:
-            planned.append(PlannedCallback(resolve(value), entry.index, entry.source_uuid))
+            planned.append(PlannedCallback(resolve(value), index, result.source_uuid or ""))
         except CallbackRefused as exc:
-            path = f"saveMessageRequestList[{entry.index}].callBackPathUrl"
-            result.warn(WarningCode.CALLBACK_REFUSED, path, str(exc))
+            result.warn(WarningCode.CALLBACK_REFUSED, f"saveMessageRequestList[{index}].callBackPathUrl", str(exc))
     return planned
 
 

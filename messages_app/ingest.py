@@ -472,6 +472,7 @@ def _check_item(
 
 @dataclass
 class _Context:
+    items: list[Any]
     department: Department
     customer_uuid: str
     source: str
@@ -511,6 +512,7 @@ def ingest_messages(
     if dry_run:
         warnings.append(Problem(WarningCode.DRY_RUN, "", "Nothing was written."))
     context = _Context(
+        items,
         department,
         customer_uuid,
         source,
@@ -573,7 +575,7 @@ def _fresh_result(entry: PreparedItem | ItemResult) -> ItemResult:
 def _write(context: _Context, prepared: list[PreparedItem | ItemResult], outcome: IngestResult) -> ImportBatch:
     valid = [entry for entry in prepared if isinstance(entry, PreparedItem)]
     # Resolved (DNS included) before the locks are taken; refusals become warnings.
-    planned = callbacks.plan_callbacks(context.client, context.callback_path_url, valid, outcome)
+    planned = callbacks.plan_callbacks(context.client, context.callback_path_url, context.items, outcome)
     with transaction.atomic():
         customer = conversation = None
         to_create: list[tuple[PreparedItem, ItemResult]] = []

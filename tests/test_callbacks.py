@@ -444,3 +444,17 @@ def test_the_admin_shows_deliveries_with_attempts_and_resends(put, hooked_client
     client_page = admin_client.get(f"/admin/messages_app/apiclient/{hooked_client.pk}/change/")
     assert client_page.status_code == 200
     assert hooked_client.callback_secret not in client_page.content.decode()  # never displayed again
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_item_refused_in_validation_still_gets_its_callback_with_its_errors(put, hooked_client, receiver):
+    bad = item_with_callback(2, "items/2")
+    bad["messageAttributes"]["purpose"] = "NOT_A_PURPOSE"
+
+    answer = put([item_with_callback(1, "items/1"), bad]).json()
+
+    assert answer["failedSourceUuids"] == ["min-2"]
+    by_path = {request["path"]: request for request in receiver.requests}
+    delivered = assert_signed(by_path["/hooks/items/2"], hooked_client.callback_secret)
+    assert delivered == answer["saveMessageResponse"][1]
+    assert delivered["errors"][0]["errorCode"] == "INVALID_ENUM_VALUE"
