@@ -3,14 +3,14 @@
     .venv/bin/python benchmarks/ingest_speed.py --messages 20000     # the issue's run
     .venv/bin/python benchmarks/ingest_speed.py --messages 2000      # smoke run (CI)
     .venv/bin/python benchmarks/ingest_speed.py --preload 2000000    # also (c) with 2,000,000 messages stored
-    .venv/bin/python benchmarks/ingest_speed.py --keep-db --profile  # keep the database; cProfile (b) and a PUT
+    .venv/bin/python benchmarks/ingest_speed.py --keep-db --profile  # keep the db; profile (b), a PUT, its re-send
 
 Options: ``--messages N`` per path (default 20000); ``--batch B`` messages per ingest call
 or PUT (default 500); ``--preload N`` (below); ``--keep-db``; ``--clients C`` for (d)
 (default 4); ``--workers W`` gunicorn workers for (c)-(f) (default 2); ``--server URL``
 the PostgreSQL server (default postgres://postgres@127.0.0.1:5432); ``--database NAME``
 (default comms_bench); ``--json-bytes S`` pad bodies up to about S bytes of JSON per
-message (default 2500); ``--profile`` (cProfile of (b) and of an in-process PUT).
+message (default 2500); ``--profile`` (cProfile of (b), of an in-process PUT and of its re-send).
 PostgreSQL only. Needs the venv (gunicorn) and a server that accepts ``postgres``
 without a password, as the tests do.
 
@@ -26,8 +26,9 @@ messages belongs to a customer of its own. Every path gets the same messages and
 from empty message tables (TRUNCATE … RESTART IDENTITY CASCADE; the department and the
 client stay), except (e), which re-sends what (c) stored. Before each timed path: a
 warm-up (one batch for (a) and (b); a few PUTs per gunicorn worker, ``?dryRun=true`` on
-the API), then TRUNCATE and a CHECKPOINT, so that no path pays for first use or for the
-dirty pages of the one before:
+the API), then TRUNCATE, ANALYZE (as autovacuum would; it is off on this development
+machine's server) and a CHECKPOINT, so that no path pays for first use or for the dirty
+pages of the one before:
 
   (a) the physical limit: the items turned into row tuples for every messages_app table
       (message and tag ids from their sequences, one ``SELECT nextval(…) FROM
@@ -37,7 +38,8 @@ dirty pages of the one before:
       generating the data.
   (b) ``ingest_messages(department=…, customer_uuid=…, items=batch)`` in this process.
   (c) the PUT over HTTP through gunicorn (``gunicorn comms_project.wsgi --workers W``,
-      DEBUG=false, LOG_LEVEL=WARNING, DJANGO_SETTINGS_MODULE=benchmarks.settings), one
+      DEBUG=false, LOG_LEVEL=WARNING, CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=true as the
+      README recommends for production, DJANGO_SETTINGS_MODULE=benchmarks.settings), one
       client (http.client; gunicorn's sync workers close the connection after each
       answer, so each PUT opens one), Basic auth. Bodies are encoded before the clock
       starts. Each worker first serves a few warm-up PUTs. Every answer is checked (200,
@@ -219,9 +221,13 @@ def truncate(admin) -> None:
 
 def level(admin, *, empty: bool = True) -> None:
     """Before a timed path: empty the message tables and flush dirty pages (CHECKPOINT), so
-    that no path pays for the writes of the one before it."""
+    that no path pays for the writes of the one before it; and ANALYZE them, as autovacuum
+    would have after rows came in (it is off on some servers, this development machine's
+    included, and planning against an empty table's statistics turns key lookups on 20,000
+    stored messages into sequential scans)."""
     if empty:
         truncate(admin)
+    admin.execute(f"ANALYZE {', '.join(table(label) for label in TABLE_LABELS)}")
     admin.execute("CHECKPOINT")
 
 
@@ -255,8 +261,8 @@ def _dumps(value: Any) -> str:
 def source_hash(item: dict[str, Any]) -> str:
     if orjson is not None:
         with contextlib.suppress(TypeError):
-            return hashlib.sha256(orjson.dumps(item, option=orjson.OPT_SORT_KEYS)).hexdigest()
-    return hashlib.sha256(json.dumps(item, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+            return hashlib.sha256(orjson.dumps(item)).hexdigest()
+    return hashlib.sha256(json.dumps(item, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
 
 
 def dump_json(value: Any) -> str | None:
@@ -370,11 +376,12 @@ class CopyLoader:
         self.department_id = department_id
         self.copy_sql = {}
         # Columns added to the models after this was written: Message.source_hash is
-        # computed (SHA-256 of the item with sorted keys); any other NOT NULL column
-        # without a database default gets its model default on every row.
+        # computed (SHA-256 of the item as received), Message.intake_warnings is the
+        # empty list the ingest service stores for these items; any other NOT NULL
+        # column without a database default gets its model default on every row.
         self.extra: dict[str, tuple[Any, ...]] = {}
         self.defaulted: list[str] = []
-        self.source_hash = False
+        self.source_hash = self.intake_warnings = False
         now = datetime.now(UTC)
         for label, fields in self.COLUMNS.items():
             meta = apps.get_model("messages_app", label)._meta
@@ -382,6 +389,9 @@ class CopyLoader:
             if label == "message" and any(f.name == "source_hash" for f in meta.concrete_fields):
                 self.source_hash = True
                 names.append("source_hash")
+            if label == "message" and any(f.name == "intake_warnings" for f in meta.concrete_fields):
+                self.intake_warnings = True
+                names.append("intake_warnings")
             extra = [
                 f
                 for f in meta.concrete_fields
@@ -515,6 +525,7 @@ class CopyLoader:
                 now,
                 "[]",
                 *((source_hash(item),) if self.source_hash else ()),
+                *(("[]",) if self.intake_warnings else ()),
             )
         )
         draft = attributes.get("draftAttributes")
@@ -870,7 +881,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers for (c)-(f) (default 2)")
     parser.add_argument("--server", default="postgres://postgres@127.0.0.1:5432", help="PostgreSQL server URL")
     parser.add_argument("--database", default="comms_bench", help="throwaway database name (default comms_bench)")
-    parser.add_argument("--profile", action="store_true", help="cProfile (b) and an in-process PUT")
+    parser.add_argument("--profile", action="store_true", help="cProfile (b), an in-process PUT and its re-send")
     parser.add_argument(
         "--json-bytes",
         type=int,
@@ -896,6 +907,9 @@ def configure(args: argparse.Namespace) -> dict[str, str]:
             "SECRET_KEY": f"bench-{secrets.token_urlsafe(32)}",
             "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
             "LOG_LEVEL": "WARNING",
+            # The README's production settings: persistent, health-checked connections.
+            "CONN_MAX_AGE": "600",
+            "CONN_HEALTH_CHECKS": "true",
             "AUTH_LOCKOUT_FAILURES": "1000000",
             "MAX_MESSAGES_PER_REQUEST": str(
                 max(int(os.environ.get("MAX_MESSAGES_PER_REQUEST", "0") or 0), MEMORY_PUT_MESSAGES, args.batch)
@@ -1151,16 +1165,18 @@ def run(args: argparse.Namespace, gunicorn_env: dict[str, str], servers: list[Se
         )
         truncate(admin)
 
-        def put_all() -> None:
+        def put_all(*, unchanged: bool = False) -> None:
             for b in profiled:
                 response = django_client.put(
                     API_PATH.format(department=DEPARTMENT, customer=b.customer),
                     data=b.body,
                     content_type="application/json",
                 )
-                check_answer("profile", response.status_code, response.content, b)
+                check_answer("profile", response.status_code, response.content, b, unchanged=unchanged)
 
-        profile(f"in-process PUT (Django test client), {sum(len(b.items) for b in profiled):,} messages", put_all)
+        count = sum(len(b.items) for b in profiled)
+        profile(f"in-process PUT (Django test client), {count:,} messages", put_all)
+        profile(f"in-process identical re-send, {count:,} messages", lambda: put_all(unchanged=True))
 
     loader.close()
     admin.close()

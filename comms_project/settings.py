@@ -93,6 +93,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", env.bool("CONN_HEALTH_CHECKS", default=False))
 # A test database per test process: a file for SQLite (threads in concurrency tests share
 # it), and a name of its own on PostgreSQL, so parallel test runs never meet.
 if DATABASES["default"]["ENGINE"] == "comms_project.sqlite_backend":

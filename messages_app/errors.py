@@ -8,7 +8,8 @@ generated from it).
 import logging
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 from django.db import models
 
@@ -18,6 +19,8 @@ UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 
 def escape_unstorable(text: str) -> str:
     """Spell NUL and lone surrogates as \\uXXXX so a message about them can be stored and sent."""
+    if UNSTORABLE_RE.search(text) is None:
+        return text
     return UNSTORABLE_RE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
@@ -124,7 +127,12 @@ class Problem:
     code: str
     path: str
     detail: str
-    uid: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @cached_property
+    def uid(self) -> str:
+        """The errorUID that ties the answer to the log line (drawn when first asked for:
+        warnings have none, and a re-send of 500 messages answers 500 of them)."""
+        return str(uuid.uuid4())
 
     @property
     def description(self) -> str:

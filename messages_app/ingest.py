@@ -25,9 +25,9 @@ import hashlib
 import json
 import logging
 import uuid
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from django.db import IntegrityError, connection, transaction
@@ -37,6 +37,7 @@ from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail, ValidationError
 
 from . import callbacks, lookups, rows, wire  # noqa: F401  (lookups registers field__any_of)
+from .collector import collector_paused
 from .enums import ImportSource, MessageTagValue, MessageType, Protocol
 from .errors import UNSTORABLE_RE, ErrorCode, Problem, WarningCode
 from .models import (
@@ -133,8 +134,10 @@ class PreparedItem:
 
     ``source_hash`` is the SHA-256 of the item exactly as received. A ``trusted`` item is
     byte-for-byte the one already stored under its sourceUuid (so it was validated when
-    it was stored): it skips validation and has no ``data``; the write phase confirms the
-    match under its locks.
+    it was stored): it skips validation, has no ``data`` and repeats the stored
+    ``intake_warnings``; the write phase confirms the match under its locks.
+    ``intake_warnings`` are the item's validation warnings as (code, path within the
+    item, detail), stored with the message for exactly that.
     """
 
     index: int
@@ -145,11 +148,19 @@ class PreparedItem:
     source_uuid: str
     source_hash: str
     trusted: bool = False
+    intake_warnings: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
     def supplied_message_uuid(self) -> str | None:
         value = self.raw.get("messageUuid")
         return value if isinstance(value, str) else None
+
+
+class StoredIntake(NamedTuple):
+    """What phase 1 needs to know of a stored message to trust a byte-identical re-send."""
+
+    source_hash: str
+    warnings: list[tuple[str, str, str]]
 
 
 @dataclass
@@ -310,29 +321,31 @@ def _normalise(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def _received_form(raw: dict[str, Any]) -> tuple[str, bool]:
-    """The SHA-256 of an item exactly as received (keys sorted), and whether it may hold
-    an unstorable string.
+    """The SHA-256 of an item exactly as received (re-encoded in its own key order: a
+    client that re-sends what it sent before sends the same keys in the same order), and
+    whether it may hold an unstorable string.
 
     orjson refuses lone surrogates and escapes NUL as \\u0000, so "no" is certain; "maybe"
     (also for integers beyond 64 bits, which orjson cannot encode: hash "") sends the item
     to ``find_unstorable``, which clears false alarms such as a literal backslash-u0000.
     """
     try:
-        encoded = orjson.dumps(raw, option=orjson.OPT_SORT_KEYS)
+        encoded = orjson.dumps(raw)
     except (TypeError, orjson.JSONEncodeError):
         return "", True
     return hashlib.sha256(encoded).hexdigest(), b"\\u0000" in encoded
 
 
 def prepare_items(
-    raw_items: list[Any], *, now: datetime | None = None, stored_hashes: dict[str, str] | None = None
+    raw_items: list[Any], *, now: datetime | None = None, stored: dict[str, StoredIntake] | None = None
 ) -> list[PreparedItem | ItemResult]:
     """Phase 1: validate every item on its own; a failed one is returned as its result.
 
-    ``stored_hashes`` (sourceUuid → source hash of the stored message) lets an item that
-    is exactly the stored one skip validation: it passed it when it was stored.
+    ``stored`` (sourceUuid → source hash and intake warnings of the stored message) lets
+    an item that is exactly the stored one skip validation: it passed it when it was
+    stored, and its warnings then depended on nothing but its bytes.
     """
-    stored_hashes = stored_hashes or {}
+    stored = stored or {}
     now = now or timezone.now()
     latest_allowed = now + FUTURE_TOLERANCE
     seen_sources: dict[str, int] = {}
@@ -348,12 +361,17 @@ def prepare_items(
         raw_source = raw.get("sourceUuid")
         result = ItemResult(source_uuid=raw_source if isinstance(raw_source, str) else None)
         received_hash, maybe_unstorable = _received_form(raw)
-        if received_hash and isinstance(raw_source, str) and stored_hashes.get(raw_source) == received_hash:
+        known = stored.get(raw_source) if received_hash and isinstance(raw_source, str) else None
+        if known is not None and known.source_hash == received_hash:
             item = PreparedItem(index, raw, None, None, result, raw_source, received_hash, trusted=True)
             _check_duplicates(item, path, seen_sources, seen_message_uuids)
-            if not result.errors:
-                _check_item(None, raw, path, result, latest_allowed, _unknown_fields(raw, wire.ITEM_SHAPE, path))
-            prepared.append(result if result.errors else item)
+            if result.errors:
+                prepared.append(result)
+                continue
+            item.intake_warnings = known.warnings
+            for code, item_path, detail in known.warnings:
+                result.warn(code, path + item_path, detail)
+            prepared.append(item)
             continue
         unstorable = find_unstorable(raw, path) if maybe_unstorable else []
         if unstorable:
@@ -387,6 +405,7 @@ def prepare_items(
                 )
         _check_item(data, raw, path, result, latest_allowed, unknown)
         item = PreparedItem(index, raw, data, None, result, data.get("source_uuid") or "", received_hash)
+        item.intake_warnings = [(w.code, w.path[len(path) :], w.detail) for w in result.warnings]
         _check_duplicates(item, path, seen_sources, seen_message_uuids)
         if result.errors:
             prepared.append(result)
@@ -433,8 +452,8 @@ def _check_item(
 ) -> None:
     """Rules that span fields: timestamps, coherence, unknown fields.
 
-    They read the item as received (already type-checked, or trusted), so that trusted
-    items get exactly the warnings they got when they were stored.
+    They read the item as received (already type-checked), so that the warnings depend on
+    nothing but the item's bytes and can be repeated for a byte-identical re-send.
     """
     if raw.get("sentOn") is None and raw.get("receivedOn") is None:
         result.fail(ErrorCode.MISSING_TIMESTAMP, path, "At least one of sentOn and receivedOn is required.")
@@ -485,6 +504,7 @@ class _Context:
     rewrite_unchanged: bool
 
 
+@collector_paused()
 def ingest_messages(
     *,
     department: Department,
@@ -507,7 +527,7 @@ def ingest_messages(
     change of the mapping from items to rows).
     """
     hinted = not (overwrite_corrections or rewrite_unchanged)
-    prepared = prepare_items(items, stored_hashes=_stored_source_hashes(department, items) if hinted else None)
+    prepared = prepare_items(items, stored=_stored_intake(department, items) if hinted else None)
     warnings = list(request_warnings or [])
     if dry_run:
         warnings.append(Problem(WarningCode.DRY_RUN, "", "Nothing was written."))
@@ -546,10 +566,11 @@ class _StaleHints(Exception):
     """A trusted item no longer matches the stored message (it changed after the hint)."""
 
 
-def _stored_source_hashes(department: Department, items: list[Any]) -> dict[str, str]:
-    """sourceUuid → source hash of the messages already stored for these items (one query).
+def _stored_intake(department: Department, items: list[Any]) -> dict[str, StoredIntake]:
+    """sourceUuid → source hash and intake warnings of the messages already stored for
+    these items (one query).
 
-    A hint only: the write phase checks it again under its locks.
+    A hint only: the write phase checks the hash again under its locks.
     """
     sources = [
         raw["sourceUuid"]
@@ -560,16 +581,20 @@ def _stored_source_hashes(department: Department, items: list[Any]) -> dict[str,
     ]
     if not sources:
         return {}
-    return dict(
-        Message.objects.filter(department=department, source_uuid__any_of=sources)
+    stored = (
+        Message.objects.filter(department=department, source_uuid__any_of=sources, intake_warnings__isnull=False)
         .exclude(source_hash="")
-        .values_list("source_uuid", "source_hash")
+        .values_list("source_uuid", "source_hash", "intake_warnings")
     )
+    return {
+        source: StoredIntake(source_hash, [tuple(warning) for warning in warnings])
+        for source, source_hash, warnings in stored
+    }
 
 
 def _fresh_result(entry: PreparedItem | ItemResult) -> ItemResult:
     result = entry.result if isinstance(entry, PreparedItem) else entry
-    return replace(result, errors=list(result.errors), warnings=list(result.warnings))
+    return ItemResult(result.source_uuid, result.message_uuid, result.outcome, [*result.errors], [*result.warnings])
 
 
 def _write(context: _Context, prepared: list[PreparedItem | ItemResult], outcome: IngestResult) -> ImportBatch:
@@ -612,12 +637,18 @@ def _lock_conversation(department: Department, customer_uuid: str) -> tuple[Cust
 
     Every writer for the same customer takes this lock first, so their writes queue
     instead of deadlocking, and the counters are recomputed by one writer at a time.
+    A known customer costs one query; a new one, the inserts as well.
     """
-    Customer.objects.bulk_create([Customer(department=department, uuid=customer_uuid)], ignore_conflicts=True)
-    customer = Customer.objects.get(department=department, uuid=customer_uuid)
-    Conversation.objects.bulk_create([Conversation(department=department, customer=customer)], ignore_conflicts=True)
-    conversation = Conversation.objects.select_for_update().get(customer=customer)
-    return customer, conversation
+    locked = Conversation.objects.select_for_update(of=("self",)).select_related("customer")
+    conversation = locked.filter(department=department, customer__uuid=customer_uuid).first()
+    if conversation is None:
+        Customer.objects.bulk_create([Customer(department=department, uuid=customer_uuid)], ignore_conflicts=True)
+        customer = Customer.objects.get(department=department, uuid=customer_uuid)
+        Conversation.objects.bulk_create(
+            [Conversation(department=department, customer=customer)], ignore_conflicts=True
+        )
+        conversation = locked.get(customer=customer)
+    return conversation.customer, conversation
 
 
 def _lock_keys(department: Department, valid: list[PreparedItem]) -> None:
@@ -805,6 +836,7 @@ def _store(
             "source_payload": item.raw,
             "payload_hash": item.payload_hash,
             "source_hash": item.source_hash,
+            "intake_warnings": item.intake_warnings,
             "created_batch_id": batch.pk if stored is None else stored["created_batch_id"],
             "created_at": now if stored is None else stored["created_at"],
         }

@@ -241,7 +241,16 @@ class Message(models.Model):
     source_payload = models.JSONField(help_text="The item exactly as received.")
     payload_hash = models.CharField(max_length=64, help_text="SHA-256 of the canonical item.")
     source_hash = models.CharField(
-        max_length=64, blank=True, default="", help_text="SHA-256 of the item exactly as received (keys sorted)."
+        max_length=64, blank=True, default="", help_text="SHA-256 of the item exactly as received (in its key order)."
+    )
+    intake_warnings = models.JSONField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=(
+            "The warnings validation gave the item, as [code, path within the item, detail]: a byte-identical "
+            "re-send skips validation and repeats them. Null for messages stored before they were kept."
+        ),
     )
     created_batch = models.ForeignKey(
         ImportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="created_messages"

@@ -167,8 +167,8 @@ def test_resend_of_a_stored_item_changed_since_its_hash_was_read_is_validated_in
 
     put([minimal_message(1)])
     changed = minimal_message(1, receivedOn="2024-02-01T12:00:07Z")
-    stale = {"min-1": ingest._received_form(changed)[0]}
-    monkeypatch.setattr(ingest, "_stored_source_hashes", lambda department, items: stale)
+    stale = {"min-1": ingest.StoredIntake(ingest._received_form(changed)[0], [])}
+    monkeypatch.setattr(ingest, "_stored_intake", lambda department, items: stale)
 
     answer = put([changed]).json()
 
@@ -183,4 +183,34 @@ def test_identical_resend_keeps_the_warnings_of_the_first_import(put):
     again = put([item]).json()
 
     assert warning_codes(first) == ["TIMEZONE_ASSUMED_UTC", "UNKNOWN_FIELD"]
+    assert warning_codes(again) == ["TIMEZONE_ASSUMED_UTC", "UNKNOWN_FIELD", "MESSAGE_UNCHANGED"]
+
+
+def test_identical_resend_at_another_position_repeats_each_warning_at_its_new_path(put):
+    item = minimal_message(1, sentOn="2024-02-01T12:00:00", extra={"nested": True})
+    first = put([item]).json()["saveMessageResponse"][0]["warnings"]
+
+    again = put([minimal_message(2), item]).json()["saveMessageResponse"][1]["warnings"]
+
+    moved = [{**w, "warningDescription": w["warningDescription"].replace("List[0]", "List[1]", 1)} for w in first]
+    assert again[:-1] == moved
+    assert again[0]["warningDescription"].startswith("saveMessageRequestList[1].sentOn: ")
+
+
+def test_the_warnings_of_validation_are_kept_with_the_message(put):
+    put([minimal_message(1, sentOn="2024-02-01T12:00:00", extra="ignored")])
+
+    assert Message.objects.get().intake_warnings == [
+        ["TIMEZONE_ASSUMED_UTC", ".sentOn", "2024-02-01T12:00:00 has no UTC offset; taken as UTC."],
+        ["UNKNOWN_FIELD", ".extra", "Not part of the format; ignored."],
+    ]
+
+
+def test_resend_of_a_message_stored_before_warnings_were_kept_is_validated_in_full(put):
+    item = minimal_message(1, sentOn="2024-02-01T12:00:00", extra="ignored")
+    put([item])
+    Message.objects.update(intake_warnings=None)
+
+    again = put([item]).json()
+
     assert warning_codes(again) == ["TIMEZONE_ASSUMED_UTC", "UNKNOWN_FIELD", "MESSAGE_UNCHANGED"]

@@ -52,8 +52,19 @@ def test_unchanged_resends_take_the_same_number_of_queries_for_1_10_and_500(put)
 
 
 def test_a_put_of_new_messages_runs_a_pinned_number_of_queries(put, django_assert_num_queries):
-    # auth (1) + grant (1) + stored hashes (1) + savepoint/release (2) + customer and conversation (4) + classify (1)
-    # + batch (1) + message and tag ids (2) + messages (1) + 9 child tables (9) + counters (1)
+    # auth (1) + grant (1) + stored hashes (1) + savepoint/release (2) + conversation lookup (1)
+    # + new customer and conversation (4) + classify (1) + batch (1) + message and tag ids (2)
+    # + messages (1) + 9 child tables (9) + counters (1)
     # + on PostgreSQL, the locks on the batch's keys (1); COPY statements are logged as queries
-    with django_assert_num_queries(25 if connection.vendor == "postgresql" else 24):
+    with django_assert_num_queries(26 if connection.vendor == "postgresql" else 25):
         put(batch(500), path=url(customer_uuid="pinned"))
+
+
+def test_an_identical_resend_runs_a_pinned_number_of_queries(put, django_assert_num_queries):
+    items = batch(500)
+    put(items, path=url(customer_uuid="pinned"))
+
+    # auth (1) + grant (1) + stored hashes (1) + savepoint/release (2) + conversation lookup and lock (1)
+    # + classify (1) + batch (1) + on PostgreSQL, the locks on the batch's keys (1)
+    with django_assert_num_queries(9 if connection.vendor == "postgresql" else 8):
+        put(items, path=url(customer_uuid="pinned"))
