@@ -1,7 +1,7 @@
 """The admin walk of a new staff member, in a real browser against a live server.
 
 Run by ``scripts/browser_e2e.sh``, which starts the app the way the README's first command
-does (on a throwaway SQLite database), creates a staff member of the demo department and
+does (on a throwaway SQLite database), logs in as the demo staff member it prints, and
 passes everything through ``E2E_*`` variables. Outside ``testpaths``: the normal test run
 never collects it.
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Browser end-to-end walk of the admin. Starts the app as the README's first command does
 # (runserver, DEBUG, migrate, setup_demo) on a throwaway SQLite database and a free port,
-# creates a staff member of the demo department, and runs e2e/test_admin_walk.py in Debian's
-# chromium through Playwright. Screenshot: artifacts/transcript.png. Needs /usr/bin/chromium.
+# logs in as the staff member of the demo department that setup_demo prints, and runs
+# e2e/test_admin_walk.py in Debian's chromium through Playwright. Screenshot: artifacts/transcript.png. Needs /usr/bin/chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
@@ -23,14 +23,9 @@ demo=$(.venv/bin/python manage.py setup_demo --base-url "http://127.0.0.1:$PORT"
 export E2E_BASE_URL="http://127.0.0.1:$PORT" E2E_API_CLIENT=demo-client E2E_DEPARTMENT=demo-department
 E2E_API_SECRET=$(printf '%s\n' "$demo" | sed -n 's/^ *API secret *: *//p')
 export E2E_API_SECRET
-export E2E_STAFF_USER=demo-staff E2E_STAFF_PASSWORD="staff-$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(18))')"
-.venv/bin/python manage.py shell -c "
-import os
-from django.contrib.auth import get_user_model
-from messages_app.models import Department
-user = get_user_model().objects.create_user(os.environ['E2E_STAFF_USER'], password=os.environ['E2E_STAFF_PASSWORD'], is_staff=True)
-Department.objects.get(uuid=os.environ['E2E_DEPARTMENT']).members.add(user)
-"
+E2E_STAFF_USER=$(printf '%s\n' "$demo" | sed -n 's/^ *Staff login *: *[^ ]* *user \([^ ]*\) .*/\1/p')
+E2E_STAFF_PASSWORD=$(printf '%s\n' "$demo" | sed -n 's/^ *Staff login *: .* password \([^ ]*\).*/\1/p')
+export E2E_STAFF_USER E2E_STAFF_PASSWORD
 .venv/bin/python manage.py runserver "127.0.0.1:$PORT" --noreload >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 100); do curl -sf -o /dev/null "$E2E_BASE_URL/admin/login/" && break; sleep 0.2; done

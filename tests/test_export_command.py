@@ -1,10 +1,13 @@
 """`export_historical`: JSON Lines in the import format, streamed in keyset pages, that
 imports back into an empty store field for field."""
 
+import io
 import json
 from datetime import UTC, datetime
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -213,6 +216,27 @@ def test_an_interrupted_export_leaves_no_file(department, tmp_path, monkeypatch)
     assert "Interrupted after 2 messages; the output file was not written." in result.stderr
     assert output.read_text() == "the previous export\n"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+class ClosedPipe(io.StringIO):
+    """Standard output whose reader went away after the first line (``| head -n 1``)."""
+
+    def write(self, text: str) -> int:
+        if self.getvalue():
+            raise BrokenPipeError(32, "Broken pipe")
+        return super().write(text)
+
+
+def test_a_reader_closing_standard_output_ends_the_export_with_141(department, tmp_path):
+    store(tmp_path, [sent(n, 1 + n, customer=f"c-{n}") for n in range(3)])
+    out, err = ClosedPipe(), io.StringIO()
+
+    with pytest.raises(CommandError) as raised:
+        call_command("export_historical", stdout=out, stderr=err)
+
+    assert raised.value.returncode == 141
+    assert "closed by its reader after 1 messages" in str(raised.value)
+    assert len(out.getvalue().splitlines()) == 1
 
 
 def test_since_parses_dates_and_date_times():

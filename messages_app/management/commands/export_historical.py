@@ -2,9 +2,12 @@
 
 Writes JSON Lines in the import format to FILE (replaced only when complete) or standard
 output; progress and the summary go to standard error. Exit status: 0 done; 2 unusable
-arguments (unknown department or customer, bad date, unwritable output); 130 interrupted.
+arguments (unknown department or customer, bad date, unwritable output); 130 interrupted;
+141 standard output closed by its reader (``export_historical | head``), the status a
+shell gives a writer killed by SIGPIPE.
 """
 
+import os
 import sys
 from contextlib import nullcontext
 from typing import Any
@@ -15,7 +18,7 @@ from ...exporting import DEFAULT_CHUNK_SIZE, ExportCount, output_file, parse_sin
 from ...importing import UnusableInput
 from ...runs import Reporter
 
-EXIT_UNUSABLE, EXIT_INTERRUPTED = 2, 130
+EXIT_UNUSABLE, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED = 2, 130, 141
 
 
 class Command(BaseCommand):
@@ -55,6 +58,15 @@ class Command(BaseCommand):
                 write_export(messages, write, reporter, chunk_size=options["chunk_size"], count=count)
         except UnusableInput as error:
             raise CommandError(str(error), returncode=EXIT_UNUSABLE) from error
+        except BrokenPipeError as error:
+            if options["output"]:
+                raise CommandError(f"Cannot write the export: {error}", returncode=EXIT_UNUSABLE) from error
+            self._silence_stdout()
+            raise CommandError(
+                f"Standard output was closed by its reader after {count.messages:,} messages; "
+                "the output is incomplete.",
+                returncode=EXIT_PIPE_CLOSED,
+            ) from None
         except OSError as error:
             raise CommandError(f"Cannot write the export: {error}", returncode=EXIT_UNUSABLE) from error
         except KeyboardInterrupt:
@@ -72,3 +84,14 @@ class Command(BaseCommand):
 
     def _write_stdout(self, line: str) -> None:
         self.stdout.write(line, ending="")
+
+    def _silence_stdout(self) -> None:
+        """Point the process's standard output at /dev/null, so that the interpreter's final
+        flush of what is still buffered does not fail a second time."""
+        if self.stdout._out is not sys.stdout:
+            return
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)

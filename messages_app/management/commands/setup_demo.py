@@ -1,4 +1,10 @@
+"""`setup_demo`: the README's first command's demo data, with fresh credentials printed.
+
+Idempotent: run again, it keeps the department and renews every secret and password.
+"""
+
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandParser
@@ -9,15 +15,19 @@ from ...models import Department
 DEMO_DEPARTMENT = "demo-department"
 DEMO_CLIENT = "demo-client"
 DEMO_ADMIN = "admin"
+DEMO_STAFF = "demo-staff"
 
 
 class Command(BaseCommand):
-    help = "Create a demo department, API client and admin login, with fresh credentials, and print them."
+    help = (
+        "Create a demo department, API client, superuser and staff member of the department, with fresh "
+        "credentials, and print them."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         department, _ = Department.objects.get_or_create(uuid=DEMO_DEPARTMENT, defaults={"name": "Demo department"})
         secret = secrets.token_urlsafe(24)
         register_client(DEMO_CLIENT, [department.uuid], secret=secret)
@@ -27,6 +37,12 @@ class Command(BaseCommand):
         admin.is_staff = admin.is_superuser = True
         admin.set_password(password)
         admin.save()
+        staff_password = secrets.token_urlsafe(12)
+        staff = user_model.objects.filter(username=DEMO_STAFF).first() or user_model(username=DEMO_STAFF)
+        staff.is_staff, staff.is_superuser = True, False
+        staff.set_password(staff_password)
+        staff.save()
+        department.members.add(staff)
         base = options["base_url"].rstrip("/")
         url = f"{base}/communications/department/{DEMO_DEPARTMENT}/customer/demo-customer/communication/historical"
         body = (
@@ -43,6 +59,8 @@ class Command(BaseCommand):
                     f"  API client      : {DEMO_CLIENT}",
                     f"  API secret      : {secret}",
                     f"  Admin login     : {base}/admin/  user {DEMO_ADMIN}  password {password}",
+                    f"  Staff login     : {base}/admin/  user {DEMO_STAFF}  password {staff_password}"
+                    f"  (sees {DEMO_DEPARTMENT} only)",
                     f"  API docs        : {base}/communications/docs/",
                     "",
                     "Try it:",
