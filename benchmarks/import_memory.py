@@ -5,8 +5,8 @@
     .venv/bin/python benchmarks/import_memory.py --format json   # one big JSON document, streamed item by item
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/comms .venv/bin/python benchmarks/import_memory.py
 
-Generates a JSON Lines file of fully populated messages (draft, attachments, tags,
-notification and voice-call attributes, as tests/conftest.full_message) in /tmp, creates
+Generates a JSON Lines file of fully populated messages (tests/conftest.full_message:
+draft, attachments, tags, notification and voice-call attributes) in /tmp, creates
 a throwaway database (a SQLite file, or a new database on the DATABASE_URL server,
 dropped afterwards), runs the command in a subprocess and reports that process's peak
 resident set size (``os.wait4``'s rusage of that one child). The import streams its
@@ -33,71 +33,20 @@ LIMIT_MB = 250
 
 
 def message(n: int) -> dict:
-    """A fully populated wire item, as tests/conftest.full_message."""
-    return {
-        "sourceUuid": f"bench-{n:09d}",
-        "sentOn": f"2023-{1 + n % 12:02d}-{1 + n % 28:02d}T10:{n % 60:02d}:00.123Z",
-        "receivedOn": f"2023-{1 + n % 12:02d}-{1 + n % 28:02d}T10:{n % 60:02d}:05Z",
-        "userUuid": f"user-{n % 7}",
-        "communicationUid": f"comm-{n}",
-        "messageAttributes": {
-            "body": f"Message {n}: your vehicle is ready for pick-up. " * (1 + n % 4),
-            "type": "DRAFT",
-            "protocol": "VOICE_CALL",
-            "purpose": "FinInviteM",
-            "isManual": n % 2 == 0,
-            "subject": f"Subject {n}",
-            "metaData": {"k1": "v1", "k2": str(n)},
-            "tags": [],
-            "draftAttributes": {
-                "draftStatus": "SCHEDULED",
-                "scheduledOn": "tomorrow",
-                "draftFailureReason": "NO_EMAIL_ID",
-            },
-            "attachments": [
-                {
-                    "fileURL": f"https://files.example/{n}/{i}.pdf",
-                    "attachmentExtension": "pdf",
-                    "mimeType": "application/pdf",
-                    "originalFileName": f"invoice-{i}.pdf",
-                    "docSize": "12 KB",
-                    "thumbnailURL": f"https://files.example/{n}/{i}.png",
-                    "mediaPreviewURL": f"https://files.example/{n}/{i}.html",
-                }
-                for i in range(2)
-            ],
-            "defaultReplyAction": "REPLY",
-            "messageTags": [
-                {
-                    "tagTypeUuid": f"tag-type-{t}",
-                    "referenceIdentifier": f"ref-{n}-{t}",
-                    "value": {"nested": {"list": [1, 2, {"x": t}]}, "n": n},
-                    "primaryAttribute": {"value": f"primary-{t}"},
-                    "secondaryAttributes": [{"value": f"secondary-{t}-{s}"} for s in range(2)],
-                    "parentTags": [{"tagTypeUuid": "parent-type", "referenceIdentifier": f"parent-{t}"}],
-                }
-                for t in range(2)
-            ],
-        },
-        "notificationAttributes": {
-            "internalSubscribersNotifierPop": True,
-            "sendPhoneNotification": False,
-            "additionalNotifierNotificationDAUUIDs": [f"da-{n}-0", f"da-{n}-1"],
-            "notificationButtons": [
-                {"buttonDefaultText": f"Button {b}", "buttonTheme": "PRIMARY", "buttonActionEventData": {"a": "b"}}
-                for b in range(2)
-            ],
-        },
-        "voiceCallAttributes": {
-            "callingParty": "+15550001",
-            "party2": "+15550002",
-            "callStatus": 3,
-            "callIdentifier": f"call-{n}",
-            "callDateTime": "2023-01-01T09:00:00Z",
-            "recordingUrl": f"https://rec.example/{n}.mp3",
-            "recordCall": True,
-        },
-    }
+    """tests/conftest.full_message with a sourceUuid of its own."""
+    from tests.conftest import full_message
+
+    return full_message(n, sourceUuid=f"bench-{n:09d}")
+
+
+def setup_django() -> None:
+    """Django set up in this process, for tests/conftest (the import runs in a subprocess)."""
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_project.settings")
+    os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789")
+    import django
+
+    django.setup()
 
 
 def generate(path: Path, size_mb: float, *, single_document: bool = False) -> int:
@@ -182,6 +131,7 @@ def main() -> None:
     )
     parser.add_argument("--keep", action="store_true", help="Keep the generated file and the command's log.")
     options = parser.parse_args()
+    setup_django()
 
     path = Path(tempfile.gettempdir()) / f"import_memory_{options.size_mb:g}mb.{options.format}"
     log = path.with_suffix(".log")

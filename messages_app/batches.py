@@ -20,7 +20,7 @@ from django.db.models import Count, Q
 
 from .corrections import lock_conversations
 from .ingest import recount_conversations
-from .models import ImportBatch, Message
+from .models import Conversation, ImportBatch, Message
 
 SAMPLE_SIZE = 20
 
@@ -78,6 +78,6 @@ def rollback_batches(batches: Iterable[ImportBatch]) -> RollbackResult:
         )
         result.deleted = created.count()
         created.delete()
-        recount_conversations(conversation_ids)
+        recount_conversations(Conversation.objects.filter(pk__in=conversation_ids))
     result.conversation_ids = conversation_ids
     return result

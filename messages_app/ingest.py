@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 import orjson
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, OuterRef, Q, Subquery
+from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from rest_framework.exceptions import ErrorDetail, ValidationError
@@ -912,7 +912,13 @@ def _store_parts(department_id: int, messages: list[tuple[int, dict[str, Any]]])
 
 
 def _recount(conversation: Conversation) -> None:
-    """Recompute the thread counters from the rows (never incremented).
+    """Recompute the counters of the conversation a batch was written to."""
+    recount_conversations(Conversation.objects.filter(pk=conversation.pk))
+
+
+def recount_conversations(conversations: QuerySet[Conversation]) -> None:
+    """Recompute the thread counters from the rows (never incremented), with one statement
+    however many conversations.
 
     Messages are found by customer (one conversation per customer), which the
     (customer, message_at, id) index serves; by conversation, PostgreSQL may walk the
@@ -922,19 +928,13 @@ def _recount(conversation: Conversation) -> None:
     counted = (
         messages.filter(update_total_message_count=True)
         .order_by()
-        .values("conversation")
+        .values("customer")
         .annotate(n=Count("id"))
         .values("n")
     )
     latest = messages.filter(update_thread_timestamp=True).order_by("-message_at").values("message_at")[:1]
-    Conversation.objects.filter(pk=conversation.pk).update(
+    conversations.update(
         total_message_count=Coalesce(Subquery(counted), 0),
         last_message_at=Subquery(latest),
         updated_at=timezone.now(),
     )
-
-
-def recount_conversations(conversation_ids: list[int]) -> None:
-    """Recompute the counters of several conversations (after deletes or staff edits)."""
-    for conversation in Conversation.objects.filter(pk__in=conversation_ids):
-        _recount(conversation)

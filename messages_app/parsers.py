@@ -9,7 +9,6 @@ from django.conf import settings
 from rest_framework.parsers import BaseParser
 
 from .api.exceptions import MalformedJSON, RequestTooLarge
-from .collector import collector_paused
 
 
 def _reject_constant(name: str) -> None:
@@ -45,8 +44,7 @@ def loads(body: bytes) -> Any:
     """
     if not has_long_number(body):
         try:
-            with collector_paused():
-                return orjson.loads(body)
+            return orjson.loads(body)
         except orjson.JSONDecodeError:
             pass
     return json.loads(body.decode("utf-8"), parse_constant=_reject_constant, parse_float=_finite_float)

@@ -26,11 +26,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, transaction
-from django.db.models import Count, Max, Model, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Max, Model
 from django.utils import timezone
 
 from ...enums import ImportSource
+from ...ingest import recount_conversations
 from ...models import (
     Attachment,
     Conversation,
@@ -406,24 +406,6 @@ def _analyze() -> None:
             cursor.execute("ANALYZE")
 
 
-def _recount(conversations: Any) -> None:
-    """The ingest service's counters (see ``ingest._recount``), for many conversations in one statement."""
-    messages = Message.objects.filter(conversation=OuterRef("pk"))
-    counted = (
-        messages.filter(update_total_message_count=True)
-        .order_by()
-        .values("conversation")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    latest = messages.filter(update_thread_timestamp=True).order_by("-message_at").values("message_at")[:1]
-    conversations.update(
-        total_message_count=Coalesce(Subquery(counted), 0),
-        last_message_at=Subquery(latest),
-        updated_at=timezone.now(),
-    )
-
-
 class Command(BaseCommand):
     help = "Generate N messages (with customers, conversations and some parts) quickly, for demos and load checks."
 
@@ -464,7 +446,7 @@ class Command(BaseCommand):
             self.stdout.write(f"  {stop:,} / {total:,} messages ({time.monotonic() - started:.1f} s)")
         _analyze()
         with transaction.atomic():
-            _recount(Conversation.objects.filter(customer__uuid__startswith=f"gen-{tag}-c"))
+            recount_conversations(Conversation.objects.filter(customer__uuid__startswith=f"gen-{tag}-c"))
             for batch_id in batch_ids:
                 created = Message.objects.filter(created_batch_id=batch_id).count()
                 ImportBatch.objects.filter(pk=batch_id).update(item_count=created, created_count=created)
