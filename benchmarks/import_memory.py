@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/import_memory.py --format json   # one big JSON document, streamed item by item
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/comms .venv/bin/python benchmarks/import_memory.py
 
-Generates a JSON Lines file of fully populated messages (tests/conftest.full_message:
+Generates a JSON Lines file of fully populated messages (tests/builders.full_message:
 draft, attachments, tags, notification and voice-call attributes) in /tmp, creates
 a throwaway database (a SQLite file, or a new database on the DATABASE_URL server,
 dropped afterwards), runs the command in a subprocess and reports that process's peak
@@ -33,14 +33,14 @@ LIMIT_MB = 250
 
 
 def message(n: int) -> dict:
-    """tests/conftest.full_message with a sourceUuid of its own."""
-    from tests.conftest import full_message
+    """tests/builders.full_message with a sourceUuid of its own."""
+    from tests.builders import full_message
 
     return full_message(n, sourceUuid=f"bench-{n:09d}")
 
 
 def setup_django() -> None:
-    """Django set up in this process, for tests/conftest (the import runs in a subprocess)."""
+    """Django set up in this process, for tests/builders (the import runs in a subprocess)."""
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_project.settings")
     os.environ.setdefault("SECRET_KEY", "benchmark-only-secret-key-0123456789")

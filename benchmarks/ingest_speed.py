@@ -16,7 +16,7 @@ without a password, as the tests do.
 
 It drops and creates the database, migrates it, registers one department and one API
 client (``create_api_client NAME --department D --password P``), and generates N fully
-populated messages once: tests/conftest.full_message (draft, 2 attachments, 2 tags each
+populated messages once: tests/builders.full_message (draft, 2 attachments, 2 tags each
 with 2 secondary attributes and 1 parent tag, notification attributes with 2 buttons and
 2 notifier ids, voice-call attributes: 18 rows with the message itself), with unique
 sourceUuids and the body padded to a target of S +/- 500 bytes of
@@ -136,12 +136,12 @@ class Batch:
 
 
 def make_item(n: int, prefix: str, json_bytes: int = TARGET_JSON_BYTES) -> dict[str, Any]:
-    """tests/conftest.full_message with a unique sourceUuid, its body padded up to about ``json_bytes``.
+    """tests/builders.full_message with a unique sourceUuid, its body padded up to about ``json_bytes``.
 
     The targets spread from ``json_bytes`` - 500 to + 500. full_message is already about
     3,000 bytes of JSON, so at the default of 2,500 no item is padded (see the docstring).
     """
-    from tests.conftest import full_message
+    from tests.builders import full_message
 
     item = full_message(n, sourceUuid=f"{prefix}-{n:08d}")
     target = json_bytes + (n * 7919) % 1001 - 500

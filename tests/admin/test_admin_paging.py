@@ -1,0 +1,78 @@
+"""The admin paginator: exact on small lists and on SQLite, estimated on large PostgreSQL lists."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from messages_app.admin_paging import EstimatedCountPaginator
+from messages_app.models import Message
+from tests.admin.support import import_items
+from tests.builders import minimal_message
+
+pytestmark = pytest.mark.django_db
+
+
+class SmallCap(EstimatedCountPaginator):
+    count_cap = 5
+
+
+@pytest.fixture
+def twenty(department):
+    import_items(department, "cust", [minimal_message(n) for n in range(20)])
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE messages_app_message")
+
+
+def count(queryset, paginator_class=SmallCap):
+    paginator = paginator_class(queryset, 3)
+    with CaptureQueriesContext(connection) as captured:
+        total = paginator.count
+    return total, paginator, [q["sql"] for q in captured]
+
+
+def test_unfiltered_large_list_is_estimated_without_counting_on_postgresql(twenty):
+    total, paginator, sql = count(Message.objects.order_by("-message_at"))
+    if connection.vendor == "postgresql":
+        assert paginator.is_estimate
+        assert total == 20  # ANALYZE saw every row of this small table
+        assert "reltuples" in sql[0]
+        assert "LIMIT 6" in sql[1]
+        assert len(sql) == 2
+        # Any page is accepted when the count is an estimate; past the end it is empty.
+        assert list(paginator.page(50).object_list) == []
+    else:
+        assert (total, paginator.is_estimate) == (20, False)
+
+
+def test_filtered_large_list_counts_at_most_the_cap_then_asks_the_planner(twenty):
+    total, paginator, sql = count(Message.objects.filter(type="OUTGOING"))
+    if connection.vendor == "postgresql":
+        assert paginator.is_estimate
+        assert sql[0].startswith("EXPLAIN")
+        assert "LIMIT 6" in sql[1]
+        assert len(sql) == 2
+        assert total >= 6
+    else:
+        assert (total, paginator.is_estimate) == (20, False)
+
+
+def test_every_count_on_postgresql_is_bounded(twenty):
+    querysets = (Message.objects.all(), Message.objects.filter(type="OUTGOING"), Message.objects.filter(pk__in=[]))
+    for queryset, expected in zip(querysets, (20, 20, 0), strict=True):
+        total, _paginator, sql = count(queryset, EstimatedCountPaginator)
+        assert total == expected
+        counts = [statement for statement in sql if "COUNT(" in statement.upper()]
+        if connection.vendor == "postgresql":
+            assert all("LIMIT 1001" in statement for statement in counts), counts
+        else:
+            assert len(counts) <= 1
+
+
+def test_small_lists_are_counted_exactly(twenty):
+    total, paginator, _sql = count(Message.objects.filter(source_uuid__in=["min-1", "min-2"]))
+    assert (total, paginator.is_estimate) == (2, False)
+    total, paginator, _sql = count(Message.objects.all(), EstimatedCountPaginator)
+    assert (total, paginator.is_estimate) == (20, False)
+    with pytest.raises(Exception, match="contains no results"):
+        paginator.page(50)

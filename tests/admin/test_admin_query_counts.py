@@ -1,0 +1,103 @@
+"""The message list, the conversation list and the transcript run a fixed number of queries,
+whatever the number of rows (pinned), and never count a large table exactly on PostgreSQL."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from messages_app.models import Conversation
+from tests.admin import support
+from tests.admin.support import (
+    changelist,
+    client_for,
+    import_items,
+    staff_user,
+    transcript_url,
+)
+from tests.builders import full_message
+
+# Fixtures shared by the admin tests.
+plain_static_files = support.plain_static_files
+
+pytestmark = pytest.mark.django_db
+
+
+def fill(department, customers, per_customer):
+    """``customers`` conversations of fully populated messages (every part present)."""
+    for c in range(customers):
+        import_items(department, f"cust-{c}", [full_message(c * 1000 + n) for n in range(per_customer)])
+
+
+def rows_shown(response) -> int:
+    """How many rows a list page shows, or how many messages a transcript page shows."""
+    if "cl" in response.context:
+        return len(response.context["cl"].result_list)
+    return response.content.decode().count('<article class="msg ')
+
+
+def queries(client, url, params=None):
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url, params or {})
+    assert response.status_code == 200
+    assert rows_shown(response) > 0, url
+    return len(captured), [q["sql"] for q in captured]
+
+
+PAGES = {
+    "message list": lambda: (changelist("message"), None),
+    "message list, filtered": lambda: (changelist("message"), {"type": "DRAFT", "q": "vehicle"}),
+    "message list, by sourceUuid": lambda: (changelist("message"), {"q": "src-000001"}),
+    "message list, one year": lambda: (changelist("message"), {"message_at__year": "2024"}),
+    "conversation list": lambda: (changelist("conversation"), None),
+    "transcript": lambda: (transcript_url(Conversation.objects.order_by("pk").first()), None),
+}
+
+
+@pytest.mark.parametrize("superuser", [False, True], ids=["staff", "superuser"])
+def test_pages_run_the_same_queries_for_few_and_many_rows(department, superuser):
+    user = staff_user("quinn", department, superuser=superuser)
+    client = client_for(user)
+    fill(department, customers=1, per_customer=2)
+    few = {name: queries(client, *page()) for name, page in PAGES.items()}
+    fill(department, customers=25, per_customer=12)
+    many = {name: queries(client, *page()) for name, page in PAGES.items()}
+    for name in PAGES:
+        assert few[name][0] == many[name][0], (name, few[name][1], many[name][1])
+
+
+# Staff: session, user, the user's departments, their names (department filter), count,
+# Django's auth permissions (2, for the auth app in the sidebar), rows, date range.
+# Conversation list: the same without the date range. Transcript: session, user,
+# departments, conversation, one page of messages with draft and voice call joined, its
+# attachments, permissions (2). A superuser skips the departments and the permissions.
+# On PostgreSQL every list also asks for an estimate (pg_class.reltuples or EXPLAIN) next
+# to its capped count, at any size (admin_paging). A search term that looks like
+# an identifier first looks for customers with that UUID and checks for exact matches (2;
+# a superuser also lists the departments, whose index those lookups lead with).
+STAFF = {
+    "message list": 9,
+    "message list, filtered": 11,
+    "message list, by sourceUuid": 11,
+    "message list, one year": 9,
+    "conversation list": 8,
+    "transcript": 8,
+}
+SUPERUSER = {
+    "message list": 6,
+    "message list, filtered": 9,
+    "message list, by sourceUuid": 9,
+    "message list, one year": 6,
+    "conversation list": 5,
+    "transcript": 5,
+}
+
+
+@pytest.mark.parametrize("superuser", [False, True], ids=["staff", "superuser"])
+def test_pinned_query_counts(department, superuser):
+    client = client_for(staff_user("quinn", department, superuser=superuser))
+    fill(department, customers=3, per_customer=3)
+    counts = {name: queries(client, *page())[0] for name, page in PAGES.items()}
+    expected = dict(SUPERUSER if superuser else STAFF)
+    if connection.vendor == "postgresql":
+        expected.update({name: expected[name] + 1 for name in PAGES if name != "transcript"})
+    assert counts == expected
