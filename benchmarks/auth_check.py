@@ -36,7 +36,7 @@ def main() -> None:
     from django.test import RequestFactory
     from rest_framework.request import Request
 
-    from messages_app.authentication import ApiClientBasicAuthentication
+    from messages_app.api.authentication import ApiClientBasicAuthentication
     from messages_app.clients import register_client
 
     settings.DEBUG = False  # DEBUG=1 only provides a SECRET_KEY; query logging would distort the figures

@@ -140,9 +140,9 @@ AUTH_LOCKOUT_FAILURES = env("AUTH_LOCKOUT_FAILURES")
 AUTH_LOCKOUT_SECONDS = env("AUTH_LOCKOUT_SECONDS")
 
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["messages_app.authentication.ApiClientBasicAuthentication"],
+    "DEFAULT_AUTHENTICATION_CLASSES": ["messages_app.api.authentication.ApiClientBasicAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PARSER_CLASSES": ["messages_app.parsers.StrictJSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["messages_app.api.parsers.StrictJSONParser"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "messages_app.api.handlers.envelope_exception_handler",

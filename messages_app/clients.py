@@ -4,7 +4,7 @@ from collections.abc import Iterable
 
 from django.db import transaction
 
-from .callbacks import normalize_base_url, normalize_origin
+from .callbacks.policy import normalize_base_url, normalize_origin
 from .enums import ApiScope
 from .models import ApiClient, ApiClientGrant, Department
 

@@ -21,8 +21,9 @@ from django.db import transaction
 from django.db.models import Max, QuerySet
 from django.utils import timezone
 
+from .conversations import lock_conversations, recount_conversations
 from .enums import ImportSource, MessageTagValue
-from .ingest import ingest_messages, recount_conversations
+from .ingest import ingest_messages
 from .models import Conversation, Department, Message, MessageTag, MessageTagParent, MessageTagSecondaryAttribute
 
 TRASH = MessageTagValue.TRASH
@@ -32,19 +33,6 @@ COUNTED_FIELDS = frozenset(
 )
 _CORRECTION_COLUMNS = ["corrected_at", "corrected_by", "corrected_fields", "updated_at"]
 CHUNK = 2000
-
-
-def lock_conversations(conversation_ids: Iterable[int]) -> None:
-    """Take the row locks the ingest service takes, in id order, before changing messages."""
-    ids = sorted(set(conversation_ids))
-    if ids:
-        list(Conversation.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
-
-
-def later_of(*moments: Any) -> Any:
-    """``message_at``: the later of sentOn and receivedOn, as the ingest service computes it."""
-    present = [moment for moment in moments if moment is not None]
-    return max(present) if present else None
 
 
 def _mark(message: Message, user: Any, fields: Iterable[str], now: Any) -> None:
@@ -64,8 +52,7 @@ def record_correction(message: Message, *, user: Any, fields: Iterable[str]) -> 
     if not fields:
         return False
     lock_conversations([message.conversation_id])
-    message.message_at = later_of(message.sent_on, message.received_on)
-    message.is_trashed = TRASH in (message.tags or [])
+    message.refresh_derived()
     _mark(message, user, fields, timezone.now())
     message.save(update_fields=["message_at", "is_trashed", *_CORRECTION_COLUMNS])
     if fields & COUNTED_FIELDS:
@@ -116,7 +103,7 @@ def set_trashed(messages: QuerySet[Message], trashed: bool, *, user: Any) -> int
         else:
             remaining = [tag for tag in tags if tag != TRASH]
             message.tags = remaining if remaining or _payload_had_tags(message) else None
-        message.is_trashed = trashed
+        message.refresh_derived()
         return "tags"
 
     return _apply_in_chunks(messages, change, ["tags", "is_trashed"], user)

@@ -1,8 +1,11 @@
-"""The catalogue of error and warning codes users see, declared once.
+"""The catalogue of error and warning codes users see, declared once, and the errors
+that refuse a whole request.
 
 Codes are stable UPPER_SNAKE strings; clients branch on them, so never rename one. The
 label of each member is its documented meaning (README and OpenAPI description are
-generated from it).
+generated from it). The request errors live here, at the bottom of the house, because
+the wire format, the JSON decoder, authentication and the import command raise them
+alike; the API's exception handler turns them into the response envelope.
 """
 
 import logging
@@ -10,11 +13,34 @@ import re
 import uuid
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from django.db import models
+from rest_framework import exceptions, status
+
+from .identifiers import IDENTIFIER_RULE
 
 logger = logging.getLogger("messages_app.errors")
 UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
+
+
+def find_unstorable(value: Any, path: str) -> list[str]:
+    """Paths of strings (keys included) that hold NUL or a lone surrogate."""
+    found = []
+    stack = [(value, path)]
+    while stack:
+        node, node_path = stack.pop()
+        if isinstance(node, str):
+            if UNSTORABLE_RE.search(node):
+                found.append(node_path)
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                if isinstance(key, str) and UNSTORABLE_RE.search(key):
+                    found.append(f"{node_path} (a key)")
+                stack.append((child, f"{node_path}.{key}"))
+        elif isinstance(node, list):
+            stack.extend((child, f"{node_path}[{i}]") for i, child in enumerate(node))
+    return sorted(found)
 
 
 def escape_unstorable(text: str) -> str:
@@ -49,7 +75,7 @@ class ErrorCode(models.TextChoices):
     )
     INVALID_IDENTIFIER = (
         "INVALID_IDENTIFIER",
-        "An identifier is not 1-255 printable characters without whitespace.",
+        f"An identifier is not {IDENTIFIER_RULE}.",
     )
     VALUE_OUT_OF_RANGE = "VALUE_OUT_OF_RANGE", "A number is outside the 64-bit signed integer range."
     UNSTORABLE_STRING = (
@@ -145,3 +171,52 @@ class Problem:
 
     def as_warning(self) -> dict[str, str]:
         return {"warningCode": self.code, "warningDescription": self.description}
+
+
+# --- Request-level errors: the request is refused as a whole and nothing is written -------
+
+
+class RequestError(exceptions.APIException):
+    """A request refused as a whole: nothing is written."""
+
+    status_code = status.HTTP_400_BAD_REQUEST
+    error_code = ErrorCode.INVALID_REQUEST_SHAPE
+
+    def __init__(self, detail: str, path: str = "") -> None:
+        super().__init__(detail, code=self.error_code)
+        self.path = path
+
+
+class MalformedJSON(RequestError):
+    error_code = ErrorCode.MALFORMED_JSON
+
+
+class InvalidRequestShape(RequestError):
+    error_code = ErrorCode.INVALID_REQUEST_SHAPE
+
+
+class EmptyRequest(RequestError):
+    error_code = ErrorCode.EMPTY_REQUEST
+
+
+class InvalidPathParameter(RequestError):
+    error_code = ErrorCode.INVALID_PATH_PARAMETER
+
+
+class InvalidQueryParameter(RequestError):
+    error_code = ErrorCode.INVALID_QUERY_PARAMETER
+
+
+class RequestTooLarge(RequestError):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    error_code = ErrorCode.REQUEST_TOO_LARGE
+
+
+class TooManyMessages(RequestTooLarge):
+    error_code = ErrorCode.TOO_MANY_MESSAGES
+
+
+class LoginLockedOut(exceptions.Throttled):
+    """Too many failed logins for a (client, address) pair."""
+
+    default_detail = "Too many failed logins from this address."

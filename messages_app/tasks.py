@@ -1,11 +1,19 @@
-"""Background tasks (django-tasks; ``manage.py db_worker`` runs them)."""
+"""Background tasks (django-tasks; ``manage.py db_worker`` runs them), and how they are queued.
 
+This module's path is stored in every queued task row (``messages_app.tasks.deliver_callbacks``):
+it stays here so that tasks enqueued by an earlier version still run.
+"""
+
+from collections.abc import Iterable
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
+from django_tasks_db.backend import DatabaseBackend
 
-from . import callbacks
+from .callbacks import delivery
+from .models import CallbackDelivery
 
 
 @task()
@@ -14,15 +22,40 @@ def deliver_callbacks(delivery_ids: list[int]) -> None:
 
     Retries are new tasks deferred with ``run_after`` rather than sleeps, so a worker is
     never held by a slow receiver's backoff. A backend that cannot defer (the immediate
-    one, in tests) waits in-process through the injectable ``callbacks.sleep``.
+    one, in tests) waits in-process through the injectable ``delivery.sleep``.
     """
     for delivery_id in delivery_ids:
-        delay = callbacks.attempt_delivery(delivery_id)
+        delay = delivery.attempt_delivery(delivery_id)
         if delay is None:
             continue
         if delay > 0 and deliver_callbacks.get_backend().supports_defer:
             deliver_callbacks.using(run_after=timezone.now() + timedelta(seconds=delay)).enqueue([delivery_id])
         else:
             if delay > 0:
-                callbacks.sleep(delay)
+                delivery.sleep(delay)
             deliver_callbacks.enqueue([delivery_id])
+
+
+def enqueue_deliveries(delivery_ids: list[int]) -> None:
+    """Enqueue the delivery task so that it exists if and only if the transaction commits.
+
+    The database backend stores the task row in this very transaction (atomic with the
+    import); any other backend (the immediate one in tests) is enqueued on commit.
+    """
+    if not delivery_ids:
+        return
+    if isinstance(deliver_callbacks.get_backend(), DatabaseBackend):
+        deliver_callbacks.enqueue(delivery_ids)
+    else:
+        transaction.on_commit(lambda: deliver_callbacks.enqueue(delivery_ids))
+
+
+def resend(deliveries: Iterable[CallbackDelivery]) -> int:
+    """Put deliveries back to pending with a fresh round of attempts (admin action)."""
+    ids = [row.pk for row in deliveries]
+    with transaction.atomic():
+        CallbackDelivery.objects.filter(pk__in=ids).update(
+            status=CallbackDelivery.Status.PENDING, attempt_count=0, next_attempt_at=None
+        )
+        enqueue_deliveries(ids)
+    return len(ids)

@@ -9,8 +9,8 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..errors import ErrorCode, Problem
-from .exceptions import LoginLockedOut, RequestError
+from ..errors import ErrorCode, LoginLockedOut, Problem, RequestError
+from ..wire import response_envelope
 
 logger = logging.getLogger(__name__)
 
@@ -28,17 +28,6 @@ _CODES_BY_EXCEPTION = (
     (exceptions.ParseError, ErrorCode.MALFORMED_JSON),
     (exceptions.ValidationError, ErrorCode.INVALID_QUERY_PARAMETER),
 )
-
-
-def error_envelope(problems: list[Problem]) -> dict[str, Any]:
-    """The seed's response envelope carrying request-level errors only."""
-    return {
-        "saveMessageResponse": [],
-        "succesfullySubmittedSourceUuids": [],
-        "failedSourceUuids": [],
-        "errors": [problem.as_error() for problem in problems],
-        "warnings": [],
-    }
 
 
 def _detail_text(detail: Any) -> str:
@@ -63,12 +52,12 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     if response is None:
         problem = Problem(ErrorCode.INTERNAL_ERROR, "", "An unexpected error occurred.")
         logger.exception("errorUID=%s unhandled error", problem.uid, exc_info=exc)
-        return Response(error_envelope([problem]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
+        return Response(response_envelope(errors=[problem]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, RequestError):
         code, path = exc.error_code, exc.path
     else:
         code = next((c for cls, c in _CODES_BY_EXCEPTION if isinstance(exc, cls)), ErrorCode.INVALID_REQUEST_SHAPE)
         path = ""
     detail = _detail_text(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
-    response.data = error_envelope([Problem(code, path, detail)])
+    response.data = response_envelope(errors=[Problem(code, path, detail)])
     return response

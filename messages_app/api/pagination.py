@@ -8,7 +8,7 @@ from rest_framework.exceptions import NotFound
 from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
-from .exceptions import InvalidQueryParameter
+from ..errors import InvalidQueryParameter
 
 _MAX_ID = 2**63 - 1
 

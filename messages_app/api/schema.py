@@ -4,7 +4,7 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
 
 class ApiClientBasicAuthenticationScheme(OpenApiAuthenticationExtension):
-    target_class = "messages_app.authentication.ApiClientBasicAuthentication"
+    target_class = "messages_app.api.authentication.ApiClientBasicAuthentication"
     name = "basicAuth"
 
     def get_security_definition(self, auto_schema):

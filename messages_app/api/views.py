@@ -12,14 +12,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import wire
-from ..authentication import client_address
 from ..collector import collector_paused
 from ..enums import ApiScope, ImportSource
-from ..errors import UNSTORABLE_RE, Problem
+from ..errors import UNSTORABLE_RE, InvalidPathParameter, InvalidQueryParameter, Problem
+from ..identifiers import IDENTIFIER_EXPECTED, is_identifier
 from ..ingest import ingest_messages
 from ..models import ApiClientGrant, Department, Message
 from ..selectors import message_record, messages_with_parts
-from .exceptions import InvalidPathParameter, InvalidQueryParameter
+from .authentication import client_address
 from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
 
@@ -85,8 +85,8 @@ class DepartmentScopedViewSet(viewsets.GenericViewSet):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         for name in ("departmentUUID", "customerUUID", "messageUuid"):
-            if name in kwargs and not wire.is_identifier(kwargs[name]):
-                raise InvalidPathParameter("Expected 1-255 printable characters without whitespace.", path=name)
+            if name in kwargs and not is_identifier(kwargs[name]):
+                raise InvalidPathParameter(IDENTIFIER_EXPECTED, path=name)
         for name, values in request.query_params.lists():
             if UNSTORABLE_RE.search(name) or any(UNSTORABLE_RE.search(value) for value in values):
                 raise InvalidQueryParameter("Contains NUL (\\u0000) or a lone surrogate.", path=name)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from messages_app import batches
+from messages_app import rollback as batches
 from messages_app.models import Attachment, Conversation, ImportBatch, Message, MessageTagSecondaryAttribute
 from tests.admin import support
 from tests.admin.support import (

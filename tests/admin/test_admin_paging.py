@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from messages_app.admin_paging import EstimatedCountPaginator
+from messages_app.admin.paging import EstimatedCountPaginator
 from messages_app.models import Message
 from tests.admin.support import import_items
 from tests.builders import minimal_message

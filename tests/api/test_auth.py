@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from rest_framework.test import APIClient
 
-from messages_app import authentication
+from messages_app.api import authentication
 from messages_app.clients import register_client
 from messages_app.enums import ApiScope
 from messages_app.models import ApiClient, Conversation, Customer, ImportBatch, Message

@@ -2,7 +2,7 @@
 
 import pytest
 
-from messages_app.parsers import has_long_number, loads
+from messages_app.wire.decoding import has_long_number, loads
 
 
 @pytest.mark.parametrize(

@@ -161,12 +161,12 @@ class TestConversationCounters:
 
 
 def test_resend_of_a_stored_item_changed_since_its_hash_was_read_is_validated_in_full(put, monkeypatch):
-    from messages_app import ingest
+    from messages_app.ingest import prepare, service
 
     put([minimal_message(1)])
     changed = minimal_message(1, receivedOn="2024-02-01T12:00:07Z")
-    stale = {"min-1": ingest.StoredIntake(ingest._received_form(changed)[0], [])}
-    monkeypatch.setattr(ingest, "_stored_intake", lambda department, items: stale)
+    stale = {"min-1": prepare.StoredIntake(prepare._received_form(changed)[0], [])}
+    monkeypatch.setattr(service, "_stored_intake", lambda department, items: stale)
 
     answer = put([changed]).json()
 

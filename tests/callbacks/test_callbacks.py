@@ -21,7 +21,9 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from standardwebhooks.webhooks import Webhook
 
-from messages_app import callbacks
+from messages_app import tasks
+from messages_app.callbacks import delivery as callback_delivery
+from messages_app.callbacks import policy
 from messages_app.clients import ensure_callback_secret, register_client
 from messages_app.errors import WarningCode
 from messages_app.ingest import ingest_messages
@@ -200,7 +202,7 @@ def test_resend_makes_a_new_round_of_attempts(put, hooked_client, receiver):
     put({"callBackPathUrl": "done", "saveMessageRequestList": [minimal_message(1)]})
     delivery = CallbackDelivery.objects.get()
     assert delivery.status == CallbackDelivery.Status.FAILED
-    assert callbacks.resend(CallbackDelivery.objects.all()) == 1
+    assert tasks.resend(CallbackDelivery.objects.all()) == 1
     delivery.refresh_from_db()
     assert delivery.status == CallbackDelivery.Status.DELIVERED
     assert list(delivery.attempts.values_list("number", flat=True)) == [1, 2, 3, 4]
@@ -221,7 +223,7 @@ def test_dns_rebinding_is_refused_at_connection_time(hooked_client, receiver, mo
     monkeypatch.setattr(socket, "getaddrinfo", fake_getaddrinfo)
     ApiClient.objects.filter(pk=hooked_client.pk).update(callback_origins=[f"http://rebind.example:{receiver.port}"])
     hooked_client.refresh_from_db()
-    url = callbacks.resolve_callback_url(hooked_client, f"http://rebind.example:{receiver.port}/x")
+    url = policy.resolve_callback_url(hooked_client, f"http://rebind.example:{receiver.port}/x")
     answer[0] = "127.0.0.1"
     delivery = CallbackDelivery.objects.create(
         department=hooked_client.grants.first().department,
@@ -232,7 +234,7 @@ def test_dns_rebinding_is_refused_at_connection_time(hooked_client, receiver, mo
         payload={"x": 1},
         webhook_id="msg_rebind",
     )
-    assert callbacks.attempt_delivery(delivery.pk) is None  # refused: not retried
+    assert callback_delivery.attempt_delivery(delivery.pk) is None  # refused: not retried
     delivery.refresh_from_db()
     assert delivery.status == CallbackDelivery.Status.FAILED
     assert "not a public address" in delivery.last_error
@@ -273,9 +275,9 @@ REFUSED_BY_ADDRESS = [
 def test_private_loopback_link_local_and_reserved_targets_are_refused(hooked_client, receiver, template):
     """Even on a registered origin: the address check is what refuses these."""
     target = template.format(port=receiver.port)
-    hooked_client.callback_origins = [callbacks.origin_of(target)]
-    with pytest.raises(callbacks.CallbackRefused, match="not a public address"):
-        callbacks.resolve_callback_url(hooked_client, target)
+    hooked_client.callback_origins = [policy.origin_of(target)]
+    with pytest.raises(policy.CallbackRefused, match="not a public address"):
+        policy.resolve_callback_url(hooked_client, target)
 
 
 @pytest.mark.django_db
@@ -294,14 +296,14 @@ def test_private_loopback_link_local_and_reserved_targets_are_refused(hooked_cli
     ],
 )
 def test_other_origins_schemes_and_escapes_are_refused(hooked_client, receiver, value, reason):
-    with pytest.raises(callbacks.CallbackRefused, match=reason):
-        callbacks.resolve_callback_url(hooked_client, value)
+    with pytest.raises(policy.CallbackRefused, match=reason):
+        policy.resolve_callback_url(hooked_client, value)
 
 
 @pytest.mark.django_db
 def test_allowed_targets_resolve(hooked_client, receiver):
-    assert callbacks.resolve_callback_url(hooked_client, "/a/b?c=1") == f"{receiver.base}a/b?c=1"
-    assert callbacks.resolve_callback_url(hooked_client, f"{receiver.base}z") == f"{receiver.base}z"
+    assert policy.resolve_callback_url(hooked_client, "/a/b?c=1") == f"{receiver.base}a/b?c=1"
+    assert policy.resolve_callback_url(hooked_client, f"{receiver.base}z") == f"{receiver.base}z"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -359,18 +361,18 @@ def test_signature_is_standard_webhooks_hmac_over_id_timestamp_body():
     secret = "whsec_" + base64.b64encode(b"k" * 32).decode()
     body = json.dumps({"a": "é"}, ensure_ascii=False).encode()
     expected = hmac.new(b"k" * 32, b"msg_1.1700000000." + body, hashlib.sha256).digest()
-    assert callbacks.sign(secret, "msg_1", 1700000000, body) == "v1," + base64.b64encode(expected).decode()
+    assert callback_delivery.sign(secret, "msg_1", 1700000000, body) == "v1," + base64.b64encode(expected).decode()
 
 
 def test_backoff_is_exponential_capped_and_jittered(settings):
     settings.CALLBACK_BACKOFF_BASE_SECONDS = 10
     settings.CALLBACK_BACKOFF_MAX_SECONDS = 100
     for attempt, step in [(1, 10), (2, 20), (3, 40), (4, 80), (5, 100), (9, 100)]:
-        delays = {callbacks.backoff_delay(attempt) for _ in range(20)}
+        delays = {callback_delivery.backoff_delay(attempt) for _ in range(20)}
         assert all(step / 2 <= delay <= step for delay in delays)
         assert len(delays) > 1
-    assert callbacks.backoff_delay(1, retry_after=60) == 60
-    assert callbacks.backoff_delay(1, retry_after=10_000) == 100
+    assert callback_delivery.backoff_delay(1, retry_after=60) == 60
+    assert callback_delivery.backoff_delay(1, retry_after=10_000) == 100
 
 
 @pytest.mark.django_db
@@ -402,7 +404,7 @@ def test_create_api_client_registers_callbacks_and_shows_the_signing_secret_once
 @pytest.mark.parametrize("address", ["8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])
 def test_public_addresses_pass_the_address_check(settings, address):
     settings.CALLBACK_ALLOWED_HOSTS = []
-    assert callbacks.checked_addresses(address, 443) == [address]
+    assert policy.checked_addresses(address, 443) == [address]
 
 
 @pytest.mark.django_db(transaction=True)

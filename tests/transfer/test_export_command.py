@@ -12,9 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from messages_app import exporting
 from messages_app.clients import register_client
 from messages_app.models import Conversation, Customer, Department, Message
+from messages_app.transfer import exporting
 from tests.builders import DEPARTMENT_UUID, full_message, minimal_message, with_attrs
 from tests.transfer.helpers import document, flush_messages, run, wire_snapshot, write_jsonl
 
@@ -208,7 +208,7 @@ def test_an_interrupted_export_leaves_no_file(department, tmp_path, monkeypatch)
         yield from list(real(*args, **kwargs))[:1]
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("messages_app.exporting.export_documents", interrupted)
+    monkeypatch.setattr("messages_app.transfer.exporting.export_documents", interrupted)
 
     result = export("--output", str(output), "--chunk-size", "2")
 

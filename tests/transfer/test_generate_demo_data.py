@@ -4,7 +4,7 @@ import io
 
 import pytest
 from django.core.management import call_command
-from django.db.models import Max
+from django.db.models import F, Max
 
 from messages_app import corrections, wire
 from messages_app.models import Attachment, Conversation, Department, ImportBatch, Message, VoiceCallAttributes
@@ -52,6 +52,21 @@ def test_generated_messages_match_a_revert_through_the_ingest_service():
 
     assert result.reverted == 500, result.failed
     assert records() == before
+
+
+def test_generated_derived_columns_follow_the_ingest_services_rule():
+    """Some generated messages were received before they were sent (clock skew): their
+    ``message_at`` is the later time, as the ingest service stores it."""
+    call_command("generate_demo_data", messages=200, big_conversation=50, per_customer=50, stdout=io.StringIO())
+    columns = ("source_uuid", "message_at", "is_trashed")
+    generated = set(Message.objects.values_list(*columns))
+    skewed = Message.objects.filter(received_on__lt=F("sent_on"))
+
+    corrections.revert_to_import(Message.objects.all(), user=None)
+
+    assert skewed.exists()
+    assert all(message.message_at == message.sent_on for message in skewed)
+    assert set(Message.objects.values_list(*columns)) == generated
 
 
 def test_rejects_a_non_positive_count():

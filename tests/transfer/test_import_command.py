@@ -12,8 +12,8 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from messages_app import importing, ingest, runs
 from messages_app.enums import ImportSource
+from messages_app.ingest import write as ingest_write
 from messages_app.models import (
     Attachment,
     Conversation,
@@ -25,6 +25,8 @@ from messages_app.models import (
     NotificationButton,
     VoiceCallAttributes,
 )
+from messages_app.transfer import progress as runs
+from messages_app.transfer import reading as importing
 from tests.builders import CUSTOMER_UUID, DEPARTMENT_UUID, full_message, minimal_message, with_attrs
 from tests.transfer.helpers import document, flush_messages, run, wire_snapshot, write_json, write_jsonl
 
@@ -454,7 +456,7 @@ def test_running_the_same_import_twice_changes_nothing(department, tmp_path):
 
 def test_an_interrupted_import_keeps_committed_batches_and_a_rerun_completes_it(department, tmp_path, monkeypatch):
     path = write_jsonl(tmp_path / "dump.jsonl", [document([full_message(n) for n in range(10)])])
-    real_recount, calls = ingest._recount, []
+    real_recount, calls = ingest_write.recount_conversations, []
 
     def interrupt_second_batch(conversation):
         calls.append(conversation)
@@ -462,7 +464,7 @@ def test_an_interrupted_import_keeps_committed_batches_and_a_rerun_completes_it(
             raise KeyboardInterrupt
         real_recount(conversation)
 
-    monkeypatch.setattr(ingest, "_recount", interrupt_second_batch)
+    monkeypatch.setattr(ingest_write, "recount_conversations", interrupt_second_batch)
 
     result = import_(str(path), "--batch-size", "3")
 
@@ -473,7 +475,7 @@ def test_an_interrupted_import_keeps_committed_batches_and_a_rerun_completes_it(
     assert Attachment.objects.count() == 6
     assert ImportBatch.objects.count() == 1
 
-    monkeypatch.setattr(ingest, "_recount", real_recount)
+    monkeypatch.setattr(ingest_write, "recount_conversations", real_recount)
     result = import_(str(path), "--batch-size", "3")
 
     assert result.code == 0, result.stderr

@@ -4,8 +4,8 @@ service; staff corrections kept unless overwritten."""
 import pytest
 from django.utils import timezone
 
-from messages_app import ingest
 from messages_app.enums import ImportSource
+from messages_app.ingest import write as ingest_write
 from messages_app.models import (
     Attachment,
     ImportBatch,
@@ -167,7 +167,7 @@ def test_unusable_arguments_exit_2(stored, args, message):
 
 def test_an_interrupted_reimport_keeps_committed_batches(stored, monkeypatch):
     Attachment.objects.all().delete()
-    real_recount, calls = ingest._recount, []
+    real_recount, calls = ingest_write.recount_conversations, []
 
     def interrupt_second_batch(conversation):
         calls.append(conversation)
@@ -175,7 +175,7 @@ def test_an_interrupted_reimport_keeps_committed_batches(stored, monkeypatch):
             raise KeyboardInterrupt
         real_recount(conversation)
 
-    monkeypatch.setattr(ingest, "_recount", interrupt_second_batch)
+    monkeypatch.setattr(ingest_write, "recount_conversations", interrupt_second_batch)
 
     result = reimport("--batch-size", "3")
 
@@ -183,6 +183,6 @@ def test_an_interrupted_reimport_keeps_committed_batches(stored, monkeypatch):
     assert "(INTERRUPTED)" in result.stdout
     assert Attachment.objects.count() == 6  # the first batch of three messages
 
-    monkeypatch.setattr(ingest, "_recount", real_recount)
+    monkeypatch.setattr(ingest_write, "recount_conversations", real_recount)
     assert reimport("--batch-size", "3").code == 0
     assert wire_snapshot() == stored

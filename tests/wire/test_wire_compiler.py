@@ -9,7 +9,8 @@ from rest_framework import serializers
 from rest_framework.exceptions import ValidationError
 
 from messages_app import wire
-from messages_app.wire_compiler import Rejected, compile_validator
+from messages_app.wire import fields as wire_fields
+from messages_app.wire.compiler import Rejected, compile_validator
 from tests.builders import full_message, minimal_message
 
 SERIALIZER = wire.SaveMessageRequestSerializer()
@@ -27,28 +28,28 @@ JUNK = st.one_of(
 
 
 def valid_leaf(field: serializers.Field) -> st.SearchStrategy[Any]:
-    if isinstance(field, wire.IdentifierField):
+    if isinstance(field, wire_fields.IdentifierField):
         return st.one_of(st.sampled_from(["a", "x" * 255, "x" * 256, "", "a b", "é", "\u00a0x"]), st.text(max_size=4))
-    if isinstance(field, wire.EnumField):
+    if isinstance(field, wire_fields.EnumField):
         return st.one_of(st.sampled_from(list(field.choices)), st.sampled_from(["f", "fininvitem", ""]))
-    if isinstance(field, wire.StrictBooleanField):
+    if isinstance(field, wire_fields.StrictBooleanField):
         return st.sampled_from([True, False, 0, 1, "true"])
-    if isinstance(field, wire.Int64Field):
+    if isinstance(field, wire_fields.Int64Field):
         return st.sampled_from([0, -1, 2**63 - 1, 2**63, -(2**63), -(2**63) - 1, 1.0, True])
-    if isinstance(field, wire.IsoDateTimeField):
+    if isinstance(field, wire_fields.IsoDateTimeField):
         return st.sampled_from(
             ["2025-03-28T11:34:43.227Z", "2025-03-28T11:34:43", "2025-03-28", "0001-01-01T00:00:00+14:00", "x", ""]
         )
-    if isinstance(field, wire.StringMapField):
+    if isinstance(field, wire_fields.StringMapField):
         return st.one_of(st.dictionaries(st.text(max_size=3), st.text(max_size=3), max_size=3), st.just({"a": 1}))
-    if isinstance(field, wire.FreeJSONObjectField):
+    if isinstance(field, wire_fields.FreeJSONObjectField):
         deep: Any = {}
         for _ in range(40):
             deep = {"d": deep}
         return st.one_of(st.just({}), st.just({"a": [1, {"b": None}]}), st.just(deep), st.just([1]))
-    if isinstance(field, wire.TextField):
+    if isinstance(field, wire_fields.TextField):
         return st.text(max_size=5)
-    if isinstance(field, wire.ListOf):
+    if isinstance(field, wire_fields.ListOf):
         return st.lists(st.one_of(valid_leaf(field.child), st.none()), max_size=3)
     if isinstance(field, serializers.ListSerializer):
         return st.lists(st.one_of(obj(field.child), st.none()), max_size=2)

@@ -2,8 +2,10 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...clients import ensure_callback_secret, register_client
 from ...enums import ApiScope
-from ...models import MIN_CLIENT_SECRET_LENGTH
-from ...wire import is_identifier
+from ...identifiers import is_identifier
+from ...models import MIN_CLIENT_SECRET_LENGTH, ApiClient
+
+NAME_MAX_LENGTH = ApiClient._meta.get_field("name").max_length
 
 
 class Command(BaseCommand):
@@ -36,8 +38,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options) -> None:
         name, password = options["name"], options["password"]
-        if not 0 < len(name) <= 150 or ":" in name or not is_identifier(name):
-            raise CommandError("The name must be 1-150 printable characters, without whitespace or ':'.")
+        if not 0 < len(name) <= NAME_MAX_LENGTH or ":" in name or not is_identifier(name):
+            raise CommandError(f"The name must be 1-{NAME_MAX_LENGTH} printable characters, without whitespace or ':'.")
         bad = [d for d in options["department"] if not is_identifier(d)]
         if bad:
             raise CommandError(f"Not a valid department UUID: {bad[0]!r}")

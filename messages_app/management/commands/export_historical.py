@@ -14,11 +14,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...exporting import DEFAULT_CHUNK_SIZE, ExportCount, output_file, parse_since, select_messages, write_export
-from ...importing import UnusableInput
-from ...runs import Reporter
-
-EXIT_UNUSABLE, EXIT_INTERRUPTED, EXIT_PIPE_CLOSED = 2, 130, 141
+from ...transfer.common import UnusableInput, select_messages
+from ...transfer.exporting import DEFAULT_CHUNK_SIZE, ExportCount, output_file, parse_since, write_export
+from ...transfer.progress import Reporter
+from ..runs import EXIT_INTERRUPTED, EXIT_PIPE_CLOSED, EXIT_UNUSABLE
 
 
 class Command(BaseCommand):

@@ -9,10 +9,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...importing import DEFAULT_BATCH_SIZE, FileImporter, UnusableInput, capped_batch_size, resolve_sources
-from ...runs import IngestTally, Reporter
-
-EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 1, 2, 130
+from ...transfer.common import DEFAULT_BATCH_SIZE, UnusableInput, capped_batch_size
+from ...transfer.importing import FileImporter
+from ...transfer.progress import IngestTally, Reporter
+from ...transfer.sources import resolve_sources
+from ..runs import EXIT_UNUSABLE, run_ingest_batches
 
 
 class Command(BaseCommand):
@@ -50,22 +51,16 @@ class Command(BaseCommand):
         )
         tally = IngestTally()
         importer = FileImporter(tally, reporter, batch_size=batch_size, dry_run=options["dry_run"])
-        interrupted = False
         try:
-            importer.import_sources(sources, stdin=sys.stdin.buffer)
+            run_ingest_batches(
+                lambda: importer.import_sources(sources, stdin=sys.stdin.buffer),
+                tally=tally,
+                reporter=reporter,
+                stdout=self.stdout,
+                title="Dry run" if options["dry_run"] else "Import",
+                dry_run=options["dry_run"],
+                remaining="import the rest",
+                failed="Some items or documents were not imported (see above).",
+            )
         except UnusableInput as error:
             raise CommandError(str(error), returncode=EXIT_UNUSABLE) from error
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            reporter.close()
-        title = "Dry run" if options["dry_run"] else "Import"
-        for line in tally.summary(title, dry_run=options["dry_run"], interrupted=interrupted):
-            self.stdout.write(line)
-        if interrupted:
-            raise CommandError(
-                "Interrupted. Every committed batch is kept; run the same command again to import the rest.",
-                returncode=EXIT_INTERRUPTED,
-            )
-        if not tally.succeeded:
-            raise CommandError("Some items or documents were not imported (see above).", returncode=EXIT_FAILED)

@@ -9,12 +9,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...exporting import select_messages
-from ...importing import DEFAULT_BATCH_SIZE, UnusableInput, capped_batch_size
-from ...reimporting import Reimporter, exclude_corrected, run_origin
-from ...runs import IngestTally, Reporter
-
-EXIT_FAILED, EXIT_UNUSABLE, EXIT_INTERRUPTED = 1, 2, 130
+from ...transfer.common import DEFAULT_BATCH_SIZE, UnusableInput, capped_batch_size, select_messages
+from ...transfer.progress import IngestTally, Reporter
+from ...transfer.reimporting import Reimporter, exclude_corrected, run_origin
+from ..runs import EXIT_UNUSABLE, run_ingest_batches
 
 
 class Command(BaseCommand):
@@ -70,20 +68,13 @@ class Command(BaseCommand):
                 overwrite_corrections=options["overwrite_corrections"],
             ),
         )
-        interrupted = False
-        try:
-            reimporter.run(messages)
-        except KeyboardInterrupt:
-            interrupted = True
-        finally:
-            reporter.close()
-        title = "Re-import dry run" if options["dry_run"] else "Re-import"
-        for line in tally.summary(title, dry_run=options["dry_run"], interrupted=interrupted):
-            self.stdout.write(line)
-        if interrupted:
-            raise CommandError(
-                "Interrupted. Every committed batch is kept; run the same command again to rebuild the rest.",
-                returncode=EXIT_INTERRUPTED,
-            )
-        if not tally.succeeded:
-            raise CommandError("Some messages could not be rebuilt (see above).", returncode=EXIT_FAILED)
+        run_ingest_batches(
+            lambda: reimporter.run(messages),
+            tally=tally,
+            reporter=reporter,
+            stdout=self.stdout,
+            title="Re-import dry run" if options["dry_run"] else "Re-import",
+            dry_run=options["dry_run"],
+            remaining="rebuild the rest",
+            failed="Some messages could not be rebuilt (see above).",
+        )

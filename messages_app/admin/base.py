@@ -1,0 +1,144 @@
+"""What every admin page shares: the scoping of staff to their departments, and links.
+
+Staff see only the departments they are members of (every queryset, object URL, lookup
+and action is scoped, through ``scoping``); an object outside them is a 404, the same
+answer as an object that does not exist. Nobody adds or deletes rows here: imports
+create messages, rollbacks remove them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin
+from django.db import models
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
+
+from .. import scoping
+from ..models import Conversation, Customer, Department, ImportBatch, Message, MessageTag
+from .forms import PartForm, formfield_for
+from .paging import EstimatedCountPaginator
+
+ESTIMATED_CHANGE_LIST = "admin/messages_app/estimated_change_list.html"
+
+
+_SCOPED_MODELS = (Department, Customer, Conversation, Message, ImportBatch, MessageTag)
+
+
+def admin_url(obj_or_model: Any, view: str = "change", *args: Any) -> str:
+    """The admin URL of an object's (or a model's) ``view``: change, changelist, transcript..."""
+    opts = obj_or_model._meta
+    if view == "change" and not args:
+        args = (obj_or_model.pk,)
+    return reverse(f"admin:{opts.app_label}_{opts.model_name}_{view}", args=args)
+
+
+def customer_messages_url(customer_id: int) -> str:
+    """A customer's message list: filtered by customer, it walks the (customer, time) index."""
+    return f"{admin_url(Message, 'changelist')}?customer__id__exact={customer_id}"
+
+
+def pretty_json(value: Any) -> str:
+    """JSON for a read-only field, escaped by ``format_html``."""
+    return format_html(
+        '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
+        json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False),
+    )
+
+
+def is_staff(request: HttpRequest) -> bool:
+    """An active staff user: the only kind the admin shows anything."""
+    user = request.user
+    return bool(user.is_active and user.is_staff)
+
+
+class ScopedAdmin(admin.ModelAdmin):
+    """A ModelAdmin that shows staff only their departments' rows.
+
+    Membership of a department is the grant: a member may view its rows, and change them
+    where ``staff_may_change``. Nobody adds or deletes here (imports create messages,
+    rollbacks remove them), except superusers where a subclass says so.
+    """
+
+    department_field = "department"
+    staff_may_change = False
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    change_list_template = ESTIMATED_CHANGE_LIST
+
+    def department_id_of(self, obj: Any) -> int | None:
+        return obj.department_id
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return scoping.scope(super().get_queryset(request), request, self.department_field)
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
+        """404 for an object outside the user's departments, exactly as for a missing one."""
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No {self.opts.verbose_name} with this id.")
+        return obj
+
+    def _may_view(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not (is_staff(request) and scoping.has_any_department(request)):
+            return False
+        return obj is None or scoping.may_see_department(request, self.department_id_of(obj))
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return self._may_view(request)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_view(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self.staff_may_change and self._may_view(request, obj)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def formfield_for_foreignkey(self, db_field: models.ForeignKey, request: HttpRequest, **kwargs: Any) -> Any:
+        """Choices of related rows come from the user's departments only."""
+        model = db_field.related_model
+        if model in _SCOPED_MODELS and "queryset" not in kwargs:
+            field = "pk" if model is Department else "department"
+            kwargs["queryset"] = scoping.scope(model._default_manager.all(), request, field)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+class ScopedInline(admin.options.InlineModelAdmin):
+    """An inline part of a message: editable by whoever may correct the message."""
+
+    form = PartForm
+    extra = 0
+    show_change_link = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return scoping.scope(super().get_queryset(request), request)
+
+    def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
+        return formfield_for(db_field) or super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def _may(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not (is_staff(request) and scoping.has_any_department(request)):
+            return False
+        return obj is None or scoping.may_see_department(request, obj.department_id)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may(request, obj)

@@ -1,0 +1,110 @@
+"""Conversations: a customer's counters, transcript (a page at a time) and messages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.template.response import TemplateResponse
+from django.urls import path
+from django.utils.html import format_html
+
+from .. import transcripts
+from ..models import Conversation, Message
+from .base import ScopedAdmin, admin_url, customer_messages_url
+from .filters import DepartmentListFilter
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ScopedAdmin):
+    """A customer's conversation in a department: counters, transcript, messages."""
+
+    list_display = (
+        "customer_uuid",
+        "department",
+        "total_message_count",
+        "last_message_at",
+        "transcript_link",
+        "messages_link",
+    )
+    list_display_links = ("customer_uuid",)
+    list_filter = (DepartmentListFilter,)
+    list_select_related = ("customer", "department")
+    search_fields = ("customer__uuid",)
+    sortable_by = ("last_message_at",)
+    ordering = ("-last_message_at", "id")
+    list_per_page = 50
+    fields = (
+        "customer_uuid",
+        "department",
+        "total_message_count",
+        "last_message_at",
+        "created_at",
+        "updated_at",
+        "browse",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="customer", ordering="customer__uuid")
+    def customer_uuid(self, conversation: Conversation) -> str:
+        return conversation.customer.uuid
+
+    @admin.display(description="transcript")
+    def transcript_link(self, conversation: Conversation) -> str:
+        return format_html('<a href="{}">Transcript</a>', admin_url(conversation, "transcript", conversation.pk))
+
+    @admin.display(description="messages")
+    def messages_link(self, conversation: Conversation) -> str:
+        return format_html(
+            '<a href="{}">{} messages</a>',
+            customer_messages_url(conversation.customer_id),
+            conversation.total_message_count,
+        )
+
+    @admin.display(description="browse")
+    def browse(self, conversation: Conversation) -> str:
+        return format_html("{} · {}", self.transcript_link(conversation), self.messages_link(conversation))
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(self.transcript_view)
+        return [
+            path("<path:object_id>/transcript/", view, name="messages_app_conversation_transcript"),
+            *super().get_urls(),
+        ]
+
+    def transcript_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """The conversation as the customer experienced it, a page at a time (newest first)."""
+        try:
+            conversation = self.get_queryset(request).select_related("customer", "department").get(pk=int(object_id))
+        except (ValueError, Conversation.DoesNotExist) as error:
+            raise Http404("No conversation with this id.") from error
+        if not self.has_view_permission(request, conversation):
+            raise PermissionDenied
+        customer_view = request.GET.get("view") == "customer"
+        focus = request.GET.get("message")
+        try:
+            page = transcripts.transcript_page(
+                conversation,
+                before=request.GET.get("before"),
+                after=request.GET.get("after"),
+                focus=int(focus) if focus else None,
+                customer_view=customer_view,
+            )
+        except (transcripts.InvalidCursor, ValueError):
+            return HttpResponseBadRequest("Invalid page cursor.")
+        except Message.DoesNotExist as error:
+            raise Http404("No such message in this conversation.") from error
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": f"Transcript: {conversation.customer.uuid}",
+            "subtitle": str(conversation.department),
+            "conversation": conversation,
+            "page": page,
+            "customer_view": customer_view,
+            "view_param": "&view=customer" if customer_view else "",
+            "messages_url": customer_messages_url(conversation.customer_id),
+        }
+        return TemplateResponse(request, "admin/messages_app/conversation/transcript.html", context)

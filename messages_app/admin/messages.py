@@ -1,0 +1,329 @@
+"""Messages: find, read and correct; the imported item stays read-only beside the correction.
+
+A message's tags have a page of their own (``MessageTagAdmin``, one link from the
+message) for their secondary attributes and parent tags.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect
+from django.urls import path
+from django.utils.html import format_html, format_html_join
+from django.utils.text import Truncator
+from django.views.decorators.http import require_POST
+
+from .. import corrections, scoping, selectors
+from ..models import Conversation, Message, MessageTag, MessageTagParent, MessageTagSecondaryAttribute
+from ..transfer import exporting
+from .base import ScopedAdmin, ScopedInline, admin_url, customer_messages_url, pretty_json
+from .corrections import CorrectionMixin
+from .filters import CorrectedListFilter, DepartmentListFilter, HiddenListFilter
+from .forms import MessageCorrectionForm
+from .inlines import (
+    AttachmentInline,
+    DraftAttributesInline,
+    MessageTagInline,
+    NotificationAttributesInline,
+    NotificationButtonInline,
+    NotificationNotifierInline,
+    VoiceCallAttributesInline,
+)
+
+
+@admin.register(Message)
+class MessageAdmin(CorrectionMixin, ScopedAdmin):
+    """Messages: find, read and correct; the imported item stays read-only beside the correction."""
+
+    staff_may_change = True
+    form = MessageCorrectionForm
+    change_list_template = "admin/messages_app/message/change_list.html"
+    list_display = (
+        "message_at",
+        "customer_link",
+        "department",
+        "type",
+        "protocol",
+        "purpose",
+        "excerpt",
+        "trashed",
+        "hidden",
+        "corrected",
+    )
+    list_display_links = ("message_at",)
+    list_select_related = ("customer", "department")
+    list_filter = (
+        DepartmentListFilter,
+        "type",
+        "protocol",
+        "purpose",
+        "is_trashed",
+        HiddenListFilter,
+        CorrectedListFilter,
+    )
+    # Identifiers are matched exactly first (get_search_results); these are for words.
+    search_fields = ("subject", "body")
+    search_help_text = "An exact customer UUID, sourceUuid or messageUuid; or words of the subject or body."
+    date_hierarchy = "message_at"
+    sortable_by = ("message_at",)
+    ordering = ("-message_at", "-id")
+    list_per_page = 100
+    actions = ("move_to_trash", "restore_from_trash", "hide_from_customer", "show_to_customer", "revert", "export")
+    inlines = (
+        DraftAttributesInline,
+        AttachmentInline,
+        MessageTagInline,
+        NotificationAttributesInline,
+        NotificationNotifierInline,
+        NotificationButtonInline,
+        VoiceCallAttributesInline,
+    )
+    fieldsets = (
+        (
+            None,
+            {"fields": ("browse", "body", "subject", ("type", "protocol", "purpose"), "is_manual")},
+        ),
+        ("Time", {"fields": (("sent_on", "received_on"), "message_at")}),
+        (
+            "Display and counters",
+            {
+                "fields": (
+                    "show_in_customer_conversation",
+                    "tags",
+                    "is_trashed",
+                    "update_thread_timestamp",
+                    "update_total_message_count",
+                    "default_reply_action",
+                )
+            },
+        ),
+        (
+            "Identity",
+            {
+                "fields": (
+                    "department",
+                    "source_uuid",
+                    "message_uuid",
+                    "user_uuid",
+                    "communication_uid",
+                    "callback_path_url",
+                    "meta_data",
+                )
+            },
+        ),
+        ("Correction", {"fields": ("corrected_at", "corrected_by", "corrected_fields")}),
+        (
+            "As imported",
+            {
+                "fields": (
+                    "imported_by",
+                    "created_at",
+                    "updated_at",
+                    "payload_hash",
+                    "source_payload_json",
+                ),
+                "description": "The item exactly as received. Corrections never change it; "
+                "“Revert to imported state” rebuilds the message from it.",
+            },
+        ),
+        ("", {"fields": ("version",)}),
+    )
+    readonly_fields = (
+        "browse",
+        "message_at",
+        "is_trashed",
+        "department",
+        "source_uuid",
+        "message_uuid",
+        "corrected_at",
+        "corrected_by",
+        "corrected_fields",
+        "imported_by",
+        "created_at",
+        "updated_at",
+        "payload_hash",
+        "source_payload_json",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Message]:
+        queryset = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "messages_app_message_changelist":
+            # The list never shows the stored item; a million of them are not read for it.
+            queryset = queryset.defer("source_payload", "meta_data")
+        return queryset
+
+    def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
+        """An identifier finds its messages through an index; anything else is a text search."""
+        matches = selectors.identifier_matches(queryset, search_term, scoping.department_ids(request))
+        if matches is not None:
+            return matches, False
+        return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="customer", ordering="customer__uuid")
+    def customer_link(self, message: Message) -> str:
+        url = admin_url(Conversation, "transcript", message.conversation_id)
+        return format_html('<a href="{}?message={}#m{}">{}</a>', url, message.pk, message.pk, message.customer.uuid)
+
+    @admin.display(description="body")
+    def excerpt(self, message: Message) -> str:
+        return Truncator(message.subject or message.body or "").chars(80)
+
+    @admin.display(description="trashed", boolean=True)
+    def trashed(self, message: Message) -> bool:
+        return message.is_trashed
+
+    @admin.display(description="hidden", boolean=True)
+    def hidden(self, message: Message) -> bool:
+        return not message.show_in_customer_conversation
+
+    @admin.display(description="corrected", boolean=True)
+    def corrected(self, message: Message) -> bool:
+        return message.corrected_at is not None
+
+    @admin.display(description="conversation")
+    def browse(self, message: Message) -> str:
+        transcript = admin_url(Conversation, "transcript", message.conversation_id)
+        return format_html(
+            '<a href="{}?message={}#m{}">Transcript at this message</a> · '
+            '<a href="{}">Conversation with {}</a> · <a href="{}">All its messages</a>',
+            transcript,
+            message.pk,
+            message.pk,
+            admin_url(Conversation, "change", message.conversation_id),
+            message.customer.uuid,
+            customer_messages_url(message.customer_id),
+        )
+
+    @admin.display(description="imported by")
+    def imported_by(self, message: Message) -> str:
+        links = [
+            (label, admin_url(batch), str(batch))
+            for label, batch in (("created", message.created_batch), ("last updated", message.updated_batch))
+            if batch is not None
+        ]
+        if not links:
+            return "-"
+        return format_html_join(" · ", '{}: <a href="{}">{}</a>', links)
+
+    @admin.display(description="source payload")
+    def source_payload_json(self, message: Message) -> str:
+        return pretty_json(message.source_payload)
+
+    def get_urls(self) -> list[Any]:
+        view = self.admin_site.admin_view(require_POST(self.revert_view))
+        return [path("<path:object_id>/revert/", view, name="messages_app_message_revert"), *super().get_urls()]
+
+    def revert_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Rebuild one message from its source payload (the button on its page)."""
+        message = self.get_object(request, unquote(object_id))
+        if not self.has_change_permission(request, message):
+            raise PermissionDenied
+        self._report_revert(
+            request, corrections.revert_to_import(self.get_queryset(request).filter(pk=message.pk), user=request.user)
+        )
+        return redirect(admin_url(message))
+
+    def _report_revert(self, request: HttpRequest, result: corrections.RevertResult) -> None:
+        if result.reverted:
+            self.message_user(request, f"Reverted {result.reverted} message(s) to their imported state.")
+        for source_uuid, errors in result.failed[:20]:
+            self.message_user(
+                request, f"{source_uuid} could not be reverted: {'; '.join(errors)}", level=messages.ERROR
+            )
+
+    @admin.action(description="Move selected messages to the trash", permissions=["change"])
+    def move_to_trash(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        changed = corrections.set_trashed(queryset, True, user=request.user)
+        self.message_user(request, f"Moved {changed} message(s) to the trash.")
+
+    @admin.action(description="Restore selected messages from the trash", permissions=["change"])
+    def restore_from_trash(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        changed = corrections.set_trashed(queryset, False, user=request.user)
+        self.message_user(request, f"Restored {changed} message(s) from the trash.")
+
+    @admin.action(description="Hide selected messages from the customer conversation", permissions=["change"])
+    def hide_from_customer(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        changed = corrections.set_shown(queryset, False, user=request.user)
+        self.message_user(request, f"Hid {changed} message(s) from the customer conversation.")
+
+    @admin.action(description="Show selected messages in the customer conversation", permissions=["change"])
+    def show_to_customer(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        changed = corrections.set_shown(queryset, True, user=request.user)
+        self.message_user(request, f"Showed {changed} message(s) in the customer conversation.")
+
+    @admin.action(description="Revert selected messages to their imported state", permissions=["change"])
+    def revert(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
+        self._report_revert(request, corrections.revert_to_import(queryset, user=request.user))
+
+    @admin.action(description="Export selected messages (JSON Lines, import format)", permissions=["view"])
+    def export(self, request: HttpRequest, queryset: QuerySet[Message]) -> HttpResponse:
+        lines = (
+            json.dumps(document, cls=DjangoJSONEncoder, ensure_ascii=False) + "\n"
+            for document in exporting.export_documents(queryset)
+        )
+        response = StreamingHttpResponse(lines, content_type="application/x-ndjson")
+        response["Content-Disposition"] = 'attachment; filename="messages.jsonl"'
+        return response
+
+
+@admin.register(MessageTag)
+class MessageTagAdmin(CorrectionMixin, ScopedAdmin):
+    """One tag of a message with its secondary attributes and parent tags (one link from the message).
+
+    Not listed on the admin index: it is reached from its message.
+    """
+
+    staff_may_change = True
+    part_prefix = "message_tags."
+    fields = (
+        "message_link",
+        "position",
+        "tag_type_uuid",
+        "reference_identifier",
+        "primary_attribute_value",
+        "value",
+    )
+    readonly_fields = ("message_link", "position")
+    list_display = ("__str__", "message_link")
+    list_select_related = ("message",)
+
+    class SecondaryAttributeInline(ScopedInline, admin.TabularInline):
+        model = MessageTagSecondaryAttribute
+        fk_name = "tag"
+        fields = ("position", "value")
+        readonly_fields = ("position",)
+        verbose_name_plural = "secondary attributes"
+
+    class ParentTagInline(ScopedInline, admin.TabularInline):
+        model = MessageTagParent
+        fk_name = "tag"
+        fields = ("position", "tag_type_uuid", "reference_identifier")
+        readonly_fields = ("position",)
+        verbose_name_plural = "parent tags"
+
+    inlines = (SecondaryAttributeInline, ParentTagInline)
+
+    def message_of(self, obj: MessageTag) -> Message:
+        return obj.message
+
+    def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:
+        return {}
+
+    @admin.display(description="message")
+    def message_link(self, tag: MessageTag) -> str:
+        return format_html('<a href="{}">{}</a>', admin_url(Message, "change", tag.message_id), tag.message)
+
+    def response_change(self, request: HttpRequest, obj: MessageTag) -> HttpResponse:
+        if "_continue" not in request.POST and "_addanother" not in request.POST:
+            self.message_user(request, f"The tag {obj} was changed.")
+            return redirect(admin_url(Message, "change", obj.message_id))
+        return super().response_change(request, obj)

@@ -1,0 +1,124 @@
+"""The one ingest service: wire items in, normalised rows out.
+
+The REST view, the import commands and the admin all call ``ingest_messages``. It works
+in two phases, as Zulip's importer does:
+
+1. ``prepare.prepare_items`` validates and normalises every item into plain records,
+   without the database.
+2. ``write.write_batch`` stores the valid records in one transaction with a fixed number
+   of bulk statements, whatever the number of items.
+
+Items are validated one by one (partial success) but written together: an item is
+stored with all its parts or not at all. A unique-constraint race with a concurrent
+writer rolls the whole write back and re-runs phase 2, which then sees the other
+writer's rows and reports the conflict on the affected items.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.db import IntegrityError
+
+from .. import wire
+from ..collector import collector_paused
+from ..enums import ImportSource
+from ..errors import UNSTORABLE_RE, Problem, WarningCode
+from ..models import ApiClient, Department, Message
+from .prepare import PreparedItem, StoredIntake, prepare_items
+from .results import IngestResult, ItemResult
+from .write import StaleHints, WriteContext, write_batch
+
+logger = logging.getLogger("messages_app.ingest")
+
+WRITE_ATTEMPTS = 3
+
+
+@collector_paused()
+def ingest_messages(
+    *,
+    department: Department,
+    customer_uuid: str,
+    items: list[Any],
+    source: str = ImportSource.API,
+    client: ApiClient | None = None,
+    user: Any = None,
+    origin: str = "",
+    callback_path_url: str | None = None,
+    request_warnings: list[Problem] | None = None,
+    dry_run: bool = False,
+    overwrite_corrections: bool = False,
+    rewrite_unchanged: bool = False,
+) -> IngestResult:
+    """Validate and store a batch of wire items for one customer of one department.
+
+    ``overwrite_corrections`` replaces staff-corrected messages instead of keeping them;
+    ``rewrite_unchanged`` rebuilds the rows of identical items too (re-import after a
+    change of the mapping from items to rows).
+    """
+    hinted = not (overwrite_corrections or rewrite_unchanged)
+    prepared = prepare_items(items, stored=_stored_intake(department, items) if hinted else None)
+    warnings = list(request_warnings or [])
+    if dry_run:
+        warnings.append(Problem(WarningCode.DRY_RUN, "", "Nothing was written."))
+    context = WriteContext(
+        items,
+        department,
+        customer_uuid,
+        source,
+        client,
+        user,
+        origin,
+        callback_path_url,
+        dry_run,
+        overwrite_corrections,
+        rewrite_unchanged,
+    )
+    for attempt in range(1, WRITE_ATTEMPTS + 1):
+        results = [_fresh_result(entry) for entry in prepared]
+        outcome = IngestResult(items=results, warnings=list(warnings))
+        try:
+            outcome.batch = write_batch(context, prepared, outcome)
+        except StaleHints:
+            logger.info("A stored message changed while a batch was prepared; validating it in full.")
+            prepared = prepare_items(items)
+            continue
+        except IntegrityError:
+            if attempt == WRITE_ATTEMPTS:
+                raise
+            logger.info("Unique-constraint race while writing a batch; retrying (attempt %d).", attempt)
+            continue
+        return outcome
+    raise AssertionError("unreachable")
+
+
+def _stored_intake(department: Department, items: list[Any]) -> dict[str, StoredIntake]:
+    """sourceUuid → source hash and intake warnings of the messages already stored for
+    these items (one query).
+
+    A hint only: the write phase checks the hash again under its locks.
+    """
+    sources = [
+        raw["sourceUuid"]
+        for raw in items
+        if isinstance(raw, dict)
+        and wire.is_identifier(raw.get("sourceUuid"))
+        and not UNSTORABLE_RE.search(raw["sourceUuid"])
+    ]
+    if not sources:
+        return {}
+    stored = (
+        Message.objects.filter(department=department, source_uuid__any_of=sources, intake_warnings__isnull=False)
+        .exclude(source_hash="")
+        .values_list("source_uuid", "source_hash", "intake_warnings")
+    )
+    return {
+        source: StoredIntake(source_hash, [tuple(warning) for warning in warnings])
+        for source, source_hash, warnings in stored
+    }
+
+
+def _fresh_result(entry: PreparedItem | ItemResult) -> ItemResult:
+    result = entry.result if isinstance(entry, PreparedItem) else entry
+    return ItemResult(result.source_uuid, result.message_uuid, result.outcome, [*result.errors], [*result.warnings])

@@ -1,0 +1,397 @@
+"""Phase 2 of the ingest service: write the valid records of a batch in bulk.
+
+One transaction with a fixed number of statements, whatever the number of items: lock the
+conversation (``conversations.lock_conversation``) and the batch's keys, look up every
+existing message in one query, classify each item (new, updated, unchanged, locked by a
+staff correction, or in conflict), then insert and replace rows sorted by their unique
+key (``rows``), record the batch, schedule its callbacks and recompute the counters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from ..callbacks.planning import plan_callbacks, schedule_callbacks
+from ..conversations import lock_conversation, recount_conversations
+from ..errors import ErrorCode, WarningCode
+from ..models import (
+    ApiClient,
+    Attachment,
+    Conversation,
+    Customer,
+    Department,
+    DraftAttributes,
+    ImportBatch,
+    Message,
+    MessageTag,
+    MessageTagParent,
+    MessageTagSecondaryAttribute,
+    NotificationAttributes,
+    NotificationButton,
+    NotificationNotifier,
+    VoiceCallAttributes,
+)
+from ..tasks import enqueue_deliveries
+from ..wire import ITEMS_PATH
+from . import rows
+from .prepare import PreparedItem
+from .results import IngestResult, ItemResult, Outcome
+
+_ORIGIN_MAX_LENGTH = ImportBatch._meta.get_field("origin").max_length
+
+# Child tables, in the order their rows are deleted when a message is replaced.
+_PART_MODELS = (
+    MessageTagSecondaryAttribute,
+    MessageTagParent,
+    MessageTag,
+    DraftAttributes,
+    Attachment,
+    NotificationNotifier,
+    NotificationButton,
+    NotificationAttributes,
+    VoiceCallAttributes,
+)
+
+
+@dataclass
+class WriteContext:
+    """What one ingest call asks of the write phase."""
+
+    items: list[Any]
+    department: Department
+    customer_uuid: str
+    source: str
+    client: ApiClient | None
+    user: Any
+    origin: str
+    callback_path_url: str | None
+    dry_run: bool
+    overwrite_corrections: bool
+    rewrite_unchanged: bool
+
+
+class StaleHints(Exception):
+    """A trusted item no longer matches the stored message (it changed after the hint)."""
+
+
+def write_batch(context: WriteContext, prepared: list[PreparedItem | ItemResult], outcome: IngestResult) -> ImportBatch:
+    """Store the valid items of ``prepared`` and record the batch; ``outcome`` gets each item's result."""
+    valid = [entry for entry in prepared if isinstance(entry, PreparedItem)]
+    # Resolved (DNS included) before the locks are taken; refusals become warnings.
+    plan = plan_callbacks(
+        context.client, context.callback_path_url, context.items, [item.source_uuid for item in outcome.items]
+    )
+    for index, refusal in plan.refusals:
+        (outcome.warnings if index is None else outcome.items[index].warnings).append(refusal)
+    with transaction.atomic():
+        customer = conversation = None
+        to_create: list[tuple[PreparedItem, ItemResult]] = []
+        to_update: list[tuple[PreparedItem, ItemResult, dict[str, Any]]] = []
+        if valid:
+            customer, conversation = lock_conversation(context.department, context.customer_uuid)
+            _lock_keys(context.department, valid)
+            to_create, to_update = _classify(context, customer, valid, outcome)
+        batch = ImportBatch.objects.create(
+            source=context.source,
+            department=context.department,
+            customer=customer,
+            client=context.client,
+            user=context.user,
+            origin=context.origin[:_ORIGIN_MAX_LENGTH],
+            callback_path_url=context.callback_path_url or "",
+            item_count=len(prepared),
+            created_count=outcome.count(Outcome.CREATED),
+            updated_count=outcome.count(Outcome.UPDATED),
+            unchanged_count=outcome.count(Outcome.UNCHANGED) + outcome.count(Outcome.LOCKED),
+            failed_count=outcome.failed_count,
+            response=outcome.as_response(),
+        )
+        if to_create or to_update:
+            _store(context, customer, conversation, batch, to_create, to_update)
+        enqueue_deliveries(schedule_callbacks(plan.callbacks, batch, outcome.as_response()))
+        if context.dry_run:
+            transaction.set_rollback(True)
+    return batch
+
+
+def _lock_keys(department: Department, valid: list[PreparedItem]) -> None:
+    """On PostgreSQL, lock every key the batch claims: its sourceUuids in the department and
+    its supplied messageUuids (unique across departments).
+
+    Writers of different customers do not share the conversation lock. Without this, two
+    of them could both classify a key as new and both insert it (a unique violation for the
+    second, after the first commits), or insert two keys in opposite orders and deadlock:
+    rows go in sourceUuid order, but supplied messageUuids can come in any order. Taking
+    all the keys' locks in one sorted order, after the conversation lock, makes a writer
+    wait for the one holding any of its keys, and then classify against its committed
+    rows. SQLite needs none of this: its IMMEDIATE transactions already run one at a time.
+    """
+    if connection.vendor != "postgresql":
+        return
+    claimed = {("source", department.pk, item.source_uuid) for item in valid}
+    claimed |= {("message", item.supplied_message_uuid) for item in valid if item.supplied_message_uuid}
+    keys = sorted({_lock_key(parts) for parts in claimed})
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(key) FROM unnest(%s::bigint[]) AS key", [keys])
+
+
+def _lock_key(parts: tuple[Any, ...]) -> int:
+    """A 64-bit advisory-lock key for an identifier (a collision only makes two writers queue)."""
+    digest = hashlib.blake2b("\x00".join(map(str, parts)).encode(), digest_size=8, person=b"comms-key").digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _classify(
+    context: WriteContext, customer: Customer, valid: list[PreparedItem], outcome: IngestResult
+) -> tuple[list[tuple[PreparedItem, ItemResult]], list[tuple[PreparedItem, ItemResult, dict[str, Any]]]]:
+    """Decide, with one query, what each valid item does: create, update, or nothing."""
+    sources = [item.source_uuid for item in valid]
+    supplied = [item.supplied_message_uuid for item in valid if item.supplied_message_uuid]
+    existing = Message.objects.filter(
+        Q(department=context.department, source_uuid__any_of=sources) | Q(message_uuid__any_of=supplied)
+    ).values(
+        "id",
+        "department_id",
+        "customer_id",
+        "source_uuid",
+        "message_uuid",
+        "payload_hash",
+        "corrected_at",
+        "created_at",
+        "created_batch_id",
+        "source_hash",
+    )
+    by_source: dict[str, dict[str, Any]] = {}
+    by_message_uuid: dict[str, dict[str, Any]] = {}
+    for row in existing:
+        by_message_uuid[row["message_uuid"]] = row
+        if row["department_id"] == context.department.pk:
+            by_source[row["source_uuid"]] = row
+    to_create, to_update = [], []
+    for item in valid:
+        result = outcome.items[item.index]
+        path = f"{ITEMS_PATH}[{item.index}]"
+        stored = by_source.get(item.source_uuid)
+        supplied_uuid = item.supplied_message_uuid
+        owner = by_message_uuid.get(supplied_uuid) if supplied_uuid else None
+        if stored is not None and stored["customer_id"] != customer.pk:
+            result.fail(
+                ErrorCode.SOURCE_UUID_CUSTOMER_CONFLICT,
+                f"{path}.sourceUuid",
+                "Already stored under another customer of this department; messages are not moved.",
+            )
+        elif owner is not None and owner is not stored:
+            result.fail(ErrorCode.MESSAGE_UUID_CONFLICT, f"{path}.messageUuid", "Belongs to another message.")
+        elif stored is not None and supplied_uuid and supplied_uuid != stored["message_uuid"]:
+            result.fail(
+                ErrorCode.MESSAGE_UUID_CONFLICT,
+                f"{path}.messageUuid",
+                f"This sourceUuid is stored with messageUuid {stored['message_uuid']}.",
+            )
+        elif item.trusted and (stored is None or stored["source_hash"] != item.source_hash):
+            raise StaleHints
+        elif stored is None:
+            result.outcome = Outcome.CREATED
+            result.message_uuid = supplied_uuid or str(uuid.uuid4())
+            to_create.append((item, result))
+        else:
+            result.message_uuid = stored["message_uuid"]
+            if stored["corrected_at"] is not None and not context.overwrite_corrections:
+                result.outcome = Outcome.LOCKED
+                result.warn(
+                    WarningCode.MESSAGE_LOCKED_BY_CORRECTION, path, "Corrected by staff; the correction was kept."
+                )
+            elif (
+                (item.trusted or stored["payload_hash"] == item.payload_hash)
+                and stored["corrected_at"] is None
+                and not context.rewrite_unchanged
+            ):
+                result.outcome = Outcome.UNCHANGED
+                result.warn(WarningCode.MESSAGE_UNCHANGED, path, "Identical to the stored message; nothing written.")
+            else:
+                result.outcome = Outcome.UPDATED
+                result.warn(WarningCode.MESSAGE_UPDATED, path, "The stored message was replaced by this item.")
+                to_update.append((item, result, stored))
+    return to_create, to_update
+
+
+def message_columns(data: dict[str, Any]) -> dict[str, Any]:
+    """The Message column values of a normalised item."""
+    attributes = data.get("message_attributes") or {}
+    tags = attributes.get("tags")
+    return {
+        **Message.derived_columns(sent_on=data.get("sent_on"), received_on=data.get("received_on"), tags=tags),
+        "callback_path_url": data.get("callback_path_url"),
+        "sent_on": data.get("sent_on"),
+        "received_on": data.get("received_on"),
+        "user_uuid": data.get("user_uuid"),
+        "communication_uid": data.get("communication_uid"),
+        "body": attributes.get("body"),
+        "type": attributes.get("type"),
+        "protocol": attributes.get("protocol"),
+        "purpose": attributes.get("purpose"),
+        "is_manual": attributes.get("is_manual"),
+        "subject": attributes.get("subject"),
+        "meta_data": attributes.get("meta_data"),
+        "tags": tags,
+        "default_reply_action": attributes.get("default_reply_action"),
+        "update_thread_timestamp": attributes["update_thread_timestamp"],
+        "update_total_message_count": attributes["update_total_message_count"],
+        "show_in_customer_conversation": attributes["show_in_customer_conversation"],
+    }
+
+
+_MESSAGE_TABLE = rows.Table(Message, with_id=True)
+
+
+_TAG_TABLE = rows.Table(MessageTag, with_id=True)
+
+
+_DRAFT_TABLE = rows.Table(DraftAttributes, with_id=False)
+
+
+_ATTACHMENT_TABLE = rows.Table(Attachment, with_id=False)
+
+
+_SECONDARY_TABLE = rows.Table(MessageTagSecondaryAttribute, with_id=False)
+
+
+_PARENT_TABLE = rows.Table(MessageTagParent, with_id=False)
+
+
+_NOTIFICATION_TABLE = rows.Table(NotificationAttributes, with_id=False)
+
+
+_NOTIFIER_TABLE = rows.Table(NotificationNotifier, with_id=False)
+
+
+_BUTTON_TABLE = rows.Table(NotificationButton, with_id=False)
+
+
+_VOICE_TABLE = rows.Table(VoiceCallAttributes, with_id=False)
+
+
+def _store(
+    context: WriteContext,
+    customer: Customer,
+    conversation: Conversation,
+    batch: ImportBatch,
+    to_create: list[tuple[PreparedItem, ItemResult]],
+    to_update: list[tuple[PreparedItem, ItemResult, dict[str, Any]]],
+) -> None:
+    """Write new and changed messages with their parts: one statement per table.
+
+    A changed message is deleted and written again under the same id, messageUuid and
+    creation stamp, so that new and changed messages take the same path.
+    """
+    now = timezone.now()
+    keys = {
+        "department_id": context.department.pk,
+        "customer_id": customer.pk,
+        "conversation_id": conversation.pk,
+        "updated_batch_id": batch.pk,
+        "updated_at": now,
+        "corrected_at": None,
+        "corrected_by_id": None,
+        "corrected_fields": [],
+    }
+    pending = [(item, result, None) for item, result in to_create] + list(to_update)
+    pending.sort(key=lambda entry: entry[0].source_uuid)
+    new_ids = iter(rows.allocate_ids(Message, len(to_create)))
+    replaced = [stored["id"] for _item, _result, stored in to_update]
+    if replaced:
+        for model in _PART_MODELS:
+            rows.delete_rows(model, "message_id", replaced)
+        rows.delete_rows(Message, "id", replaced)
+    message_rows, stored_parts = [], []
+    for item, result, stored in pending:
+        message_id = next(new_ids) if stored is None else stored["id"]
+        values = {
+            **keys,
+            **message_columns(item.data),
+            "id": message_id,
+            "source_uuid": item.source_uuid,
+            "message_uuid": result.message_uuid,
+            "source_payload": item.raw,
+            "payload_hash": item.payload_hash,
+            "source_hash": item.source_hash,
+            "intake_warnings": item.intake_warnings,
+            "created_batch_id": batch.pk if stored is None else stored["created_batch_id"],
+            "created_at": now if stored is None else stored["created_at"],
+        }
+        message_rows.append(_MESSAGE_TABLE.row(values))
+        stored_parts.append((message_id, item.data))
+    rows.insert_rows(_MESSAGE_TABLE, message_rows)
+    _store_parts(context.department.pk, stored_parts)
+    recount_conversations(Conversation.objects.filter(pk=conversation.pk))
+
+
+def _store_parts(department_id: int, messages: list[tuple[int, dict[str, Any]]]) -> None:
+    """Insert the parts of the given messages (id, normalised item), one statement per table."""
+    drafts, attachments, tags, secondaries, parents = [], [], [], [], []
+    notifications, notifiers, buttons, voice_calls = [], [], [], []
+    tag_count = sum(len((data.get("message_attributes") or {}).get("message_tags") or []) for _, data in messages)
+    tag_ids = iter(rows.allocate_ids(MessageTag, tag_count))
+    for message_id, data in messages:
+        base = {"department_id": department_id, "message_id": message_id}
+        attributes = data.get("message_attributes") or {}
+        draft = attributes.get("draft_attributes")
+        if draft is not None:
+            drafts.append(_DRAFT_TABLE.row({**_DRAFT_TABLE.nulls, **base, **draft}))
+        for position, attachment in enumerate(attributes.get("attachments") or []):
+            attachments.append(
+                _ATTACHMENT_TABLE.row({**_ATTACHMENT_TABLE.nulls, **base, **attachment, "position": position})
+            )
+        for position, tag in enumerate(attributes.get("message_tags") or []):
+            tag_id = next(tag_ids)
+            tags.append(
+                _TAG_TABLE.row(
+                    {
+                        **base,
+                        "id": tag_id,
+                        "position": position,
+                        "tag_type_uuid": tag.get("tag_type_uuid"),
+                        "reference_identifier": tag.get("reference_identifier"),
+                        "value": tag.get("value"),
+                        "primary_attribute_value": (tag.get("primary_attribute") or {}).get("value"),
+                    }
+                )
+            )
+            for index, secondary in enumerate(tag.get("secondary_attributes") or []):
+                secondaries.append(
+                    _SECONDARY_TABLE.row({**base, "tag_id": tag_id, "position": index, "value": secondary.get("value")})
+                )
+            for index, parent in enumerate(tag.get("parent_tags") or []):
+                parents.append(
+                    _PARENT_TABLE.row({**_PARENT_TABLE.nulls, **base, **parent, "tag_id": tag_id, "position": index})
+                )
+        notification = data.get("notification_attributes")
+        if notification is not None:
+            flags = {k: v for k, v in notification.items() if k.endswith(("_pop", "_notification"))}
+            notifications.append(_NOTIFICATION_TABLE.row({**_NOTIFICATION_TABLE.nulls, **base, **flags}))
+            for position, da_uuid in enumerate(notification.get("additional_notifier_notification_da_uuids") or []):
+                notifiers.append(_NOTIFIER_TABLE.row({**base, "position": position, "da_uuid": da_uuid}))
+            for position, button in enumerate(notification.get("notification_buttons") or []):
+                buttons.append(_BUTTON_TABLE.row({**_BUTTON_TABLE.nulls, **base, **button, "position": position}))
+        voice = data.get("voice_call_attributes")
+        if voice is not None:
+            voice_calls.append(_VOICE_TABLE.row({**_VOICE_TABLE.nulls, **base, **voice}))
+    for table, table_rows in (
+        (_DRAFT_TABLE, drafts),
+        (_ATTACHMENT_TABLE, attachments),
+        (_TAG_TABLE, tags),
+        (_SECONDARY_TABLE, secondaries),
+        (_PARENT_TABLE, parents),
+        (_NOTIFICATION_TABLE, notifications),
+        (_NOTIFIER_TABLE, notifiers),
+        (_BUTTON_TABLE, buttons),
+        (_VOICE_TABLE, voice_calls),
+    ):
+        rows.insert_rows(table, table_rows)

@@ -1,0 +1,41 @@
+"""Import batches: one record per run of the ingest service."""
+
+from django.conf import settings
+from django.db import models
+
+from ..enums import ImportSource
+from .clients import ApiClient
+from .tenancy import Customer, Department
+
+
+class ImportBatch(models.Model):
+    """One run of the ingest service: an API request, a command run or a re-import."""
+
+    source = models.CharField(max_length=16, choices=ImportSource.choices)
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="import_batches")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="import_batches", null=True, blank=True
+    )
+    client = models.ForeignKey(ApiClient, on_delete=models.SET_NULL, null=True, blank=True)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
+    origin = models.CharField(max_length=500, blank=True, help_text="Client address, file name or command line.")
+    callback_path_url = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    item_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    updated_count = models.PositiveIntegerField(default=0)
+    unchanged_count = models.PositiveIntegerField(default=0)
+    failed_count = models.PositiveIntegerField(default=0)
+    response = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "import batches"
+        indexes = [
+            models.Index(fields=["department", "-created_at"], name="batch_dept_created_idx"),
+            # The admin's batch list across departments (superusers), newest first.
+            models.Index(fields=["-created_at", "-id"], name="batch_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Batch {self.pk} ({self.get_source_display()}, {self.item_count} items)"

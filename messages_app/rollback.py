@@ -1,0 +1,82 @@
+"""Rolling an import batch back: the messages it created go, the ones it only updated stay.
+
+A batch records one run of the ingest service (an API request, a command run, an admin
+revert). Rolling it back deletes the messages whose ``created_batch`` it is, with all
+their parts, and recomputes the counters of the conversations they were in. Messages the
+batch only updated were stored before it; their previous state is not kept, so they stay
+as they are (a revert from their source payload, or a re-send, restores them).
+
+``plan_rollback`` says what would go, for the confirmation page; ``rollback_batches``
+does it in one transaction, holding the conversation locks the ingest service takes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import Count, Q
+
+from .conversations import lock_conversations, recount_conversations
+from .models import Conversation, ImportBatch, Message
+
+SAMPLE_SIZE = 20
+
+
+@dataclass
+class RollbackPlan:
+    """What rolling one batch back would do."""
+
+    batch: ImportBatch
+    deleted: int
+    kept: int
+    changed_later: int
+    corrected: int
+    sample: list[Message] = field(default_factory=list)
+
+
+@dataclass
+class RollbackResult:
+    """What a rollback did."""
+
+    deleted: int = 0
+    kept: int = 0
+    conversation_ids: list[int] = field(default_factory=list)
+
+
+def plan_rollback(batches: Iterable[ImportBatch], *, sample_size: int = SAMPLE_SIZE) -> list[RollbackPlan]:
+    """For each batch: how many messages go (and of those, how many were changed since), how many stay."""
+    plans = []
+    for batch in batches:
+        created = Message.objects.filter(created_batch=batch)
+        counts = created.aggregate(
+            deleted=Count("pk"),
+            changed_later=Count("pk", filter=~Q(updated_batch=batch) & Q(updated_batch__isnull=False)),
+            corrected=Count("pk", filter=Q(corrected_at__isnull=False)),
+        )
+        kept = Message.objects.filter(updated_batch=batch).exclude(created_batch=batch).count()
+        sample = list(created.select_related("customer").order_by("message_at", "pk")[:sample_size])
+        plans.append(RollbackPlan(batch=batch, kept=kept, sample=sample, **counts))
+    return plans
+
+
+def rollback_batches(batches: Iterable[ImportBatch]) -> RollbackResult:
+    """Delete the messages the batches created (parts cascade) and recompute the counters.
+
+    Everything happens in one transaction: either every batch is rolled back or none.
+    """
+    batch_ids = [batch.pk for batch in batches]
+    result = RollbackResult()
+    with transaction.atomic():
+        created = Message.objects.filter(created_batch_id__in=batch_ids)
+        conversation_ids = sorted(set(created.values_list("conversation_id", flat=True)))
+        lock_conversations(conversation_ids)
+        result.kept = (
+            Message.objects.filter(updated_batch_id__in=batch_ids).exclude(created_batch_id__in=batch_ids).count()
+        )
+        result.deleted = created.count()
+        created.delete()
+        recount_conversations(Conversation.objects.filter(pk__in=conversation_ids))
+    result.conversation_ids = conversation_ids
+    return result
