@@ -5,6 +5,7 @@ code runs as the SQLite demo and as a PostgreSQL production service.
 """
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -32,6 +33,27 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS and proxies. HTTPS=true says the site is served over HTTPS (directly or behind a
+# TLS-terminating proxy): HTTP is redirected, HSTS is sent and cookies are secure. Each
+# switch can also be set on its own. The probes stay reachable over plain HTTP inside the
+# network. `manage.py check --deploy --fail-level WARNING` passes with HTTPS=true and
+# SECURE_HSTS_PRELOAD=true (preloading is a commitment: submit the domain to the list).
+HTTPS = env.bool("HTTPS", default=False)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=HTTPS)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=HTTPS)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=HTTPS)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=HTTPS)
+# Only behind a proxy that always overwrites X-Forwarded-Proto: Django then believes it.
+TRUST_X_FORWARDED_PROTO = env.bool("TRUST_X_FORWARDED_PROTO", default=False)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
+# The client address: REMOTE_ADDR, unless it is a trusted proxy (CIDRs); then the nearest
+# untrusted address of X-Forwarded-For (messages_app.addresses). Used by both lockouts,
+# the import batches' origin and the logs.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -44,6 +66,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_tasks",
     "django_tasks_db",
+    "axes",
     "messages_app",
 ]
 
@@ -56,6 +79,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes requires: it answers a locked-out admin login.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "comms_project.urls"
@@ -105,6 +130,20 @@ DATABASES["default"]["TEST"] = {"NAME": _TEST_DB_NAME}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+
+# The admin login is locked after ADMIN_LOCKOUT_FAILURES wrong passwords for one
+# (username, client address), for ADMIN_LOCKOUT_SECONDS (django-axes, counting in the
+# database, so every app host sees the same count); a success resets the count. The
+# address is the one trusted proxies vouch for (messages_app.addresses).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = timedelta(seconds=env.int("ADMIN_LOCKOUT_SECONDS", default=900))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "messages_app.addresses.client_address"
+AXES_RESET_ON_SUCCESS = True
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -195,3 +234,5 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
 }
+# django-axes announces its configuration at every start; its lockout warnings stay on.
+LOGGING.setdefault("loggers", {})["axes.apps"] = {"level": "WARNING"}

@@ -17,6 +17,7 @@ from django.core.cache import cache
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from ..addresses import client_address
 from ..errors import UNSTORABLE_RE, LoginLockedOut
 from ..models import ApiClient
 
@@ -29,10 +30,6 @@ MAX_SECRET_LENGTH = 1024
 def _keys(name: str, address: str) -> tuple[str, str]:
     digest = hashlib.sha256(f"{name}\n{address}".encode("utf-8", "backslashreplace")).hexdigest()[:40]
     return f"auth-failures:{digest}", f"auth-locked:{digest}"
-
-
-def client_address(request: Request) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
 
 
 def _raise_if_locked(name: str, address: str) -> None:

@@ -12,6 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from .. import wire
+from ..addresses import client_address
 from ..collector import collector_paused
 from ..enums import ApiScope, ImportSource
 from ..errors import UNSTORABLE_RE, InvalidPathParameter, InvalidQueryParameter, Problem
@@ -19,7 +20,6 @@ from ..identifiers import IDENTIFIER_EXPECTED, is_identifier
 from ..ingest import ingest_messages
 from ..models import ApiClientGrant, Department, Message
 from ..selectors import message_record, messages_with_parts
-from .authentication import client_address
 from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
 

@@ -148,14 +148,32 @@ def _lock_key(parts: tuple[Any, ...]) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
+# New messages get a name-based UUID (version 5) of their department and sourceUuid, so a
+# dry run answers the very messageUuid the real call will store, and a message rolled back
+# and imported again gets its old id back.
+MESSAGE_UUID_NAMESPACE = uuid.UUID("6f1d3c52-8a4e-5b0f-9c7d-2e81a4b6c9d0")
+
+
+def new_message_uuid(department_uuid: str, source_uuid: str) -> str:
+    """The messageUuid of a new message sent without one (identifiers never hold NUL)."""
+    return str(uuid.uuid5(MESSAGE_UUID_NAMESPACE, f"{department_uuid}\x00{source_uuid}"))
+
+
 def _classify(
     context: WriteContext, customer: Customer, valid: list[PreparedItem], outcome: IngestResult
 ) -> tuple[list[tuple[PreparedItem, ItemResult]], list[tuple[PreparedItem, ItemResult, dict[str, Any]]]]:
     """Decide, with one query, what each valid item does: create, update, or nothing."""
     sources = [item.source_uuid for item in valid]
     supplied = [item.supplied_message_uuid for item in valid if item.supplied_message_uuid]
+    # The id a new item would get; a byte-identical re-send (trusted) is stored already.
+    derived = {
+        item.source_uuid: new_message_uuid(context.department.uuid, item.source_uuid)
+        for item in valid
+        if not item.supplied_message_uuid and not item.trusted
+    }
     existing = Message.objects.filter(
-        Q(department=context.department, source_uuid__any_of=sources) | Q(message_uuid__any_of=supplied)
+        Q(department=context.department, source_uuid__any_of=sources)
+        | Q(message_uuid__any_of=[*supplied, *derived.values()])
     ).values(
         "id",
         "department_id",
@@ -181,6 +199,7 @@ def _classify(
         stored = by_source.get(item.source_uuid)
         supplied_uuid = item.supplied_message_uuid
         owner = by_message_uuid.get(supplied_uuid) if supplied_uuid else None
+        new_uuid = supplied_uuid or derived.get(item.source_uuid)
         if stored is not None and stored["customer_id"] != customer.pk:
             result.fail(
                 ErrorCode.SOURCE_UUID_CUSTOMER_CONFLICT,
@@ -197,9 +216,15 @@ def _classify(
             )
         elif item.trusted and (stored is None or stored["source_hash"] != item.source_hash):
             raise StaleHints
+        elif stored is None and not supplied_uuid and (new_uuid in by_message_uuid or new_uuid in supplied):
+            result.fail(
+                ErrorCode.MESSAGE_UUID_CONFLICT,
+                f"{path}.messageUuid",
+                f"The messageUuid this item would get, {new_uuid}, was given to another message; send one.",
+            )
         elif stored is None:
             result.outcome = Outcome.CREATED
-            result.message_uuid = supplied_uuid or str(uuid.uuid4())
+            result.message_uuid = new_uuid
             to_create.append((item, result))
         else:
             result.message_uuid = stored["message_uuid"]

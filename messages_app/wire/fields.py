@@ -8,6 +8,7 @@ source document's examples use them.
 from datetime import UTC, datetime
 from typing import Any
 
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -106,12 +107,20 @@ class IdentifierField(TextField):
 
 
 class EnumField(_Optional, serializers.ChoiceField):
-    """A case-sensitive value of one of the source document's enumerations."""
+    """A case-sensitive value of one of the source document's enumerations.
 
-    default_error_messages = {
-        ErrorCode.INVALID_FIELD_TYPE: "Expected a string.",
-        ErrorCode.INVALID_ENUM_VALUE: '"{input}" is not one of the allowed values.',
-    }
+    Its error lists the allowed values when there are at most ``LISTED_VALUES``; a longer
+    list (113 purposes) is named by its enum in the OpenAPI document instead.
+    """
+
+    LISTED_VALUES = 12
+    default_error_messages = {ErrorCode.INVALID_FIELD_TYPE: "Expected a string."}
+
+    def __init__(self, enum: type[models.TextChoices], **kwargs: Any) -> None:
+        kwargs["choices"] = enum.choices
+        super().__init__(**kwargs)
+        self.enum = enum
+        self.error_messages[ErrorCode.INVALID_ENUM_VALUE] = invalid_enum_message(enum, self.LISTED_VALUES)
 
     def to_internal_value(self, data: Any) -> str:
         if not isinstance(data, str):
@@ -119,6 +128,18 @@ class EnumField(_Optional, serializers.ChoiceField):
         if data not in self.choices:
             self.fail(ErrorCode.INVALID_ENUM_VALUE, input=data[:100])
         return data
+
+
+def invalid_enum_message(enum: type[models.TextChoices], listed: int) -> str:
+    """The message of a value outside ``enum``, with ``{input}`` for the value."""
+    values = list(enum.values)
+    if len(values) <= listed:
+        return '"{input}" is not one of ' + ", ".join(values) + " (case-sensitive)."
+    name = f"{enum.__name__}Enum"
+    return (
+        '"{input}" is not one of the ' + f"{len(values)} values of {name} (case-sensitive); they are listed in "
+        f"the OpenAPI document at /communications/schema/ under components.schemas.{name}."
+    )
 
 
 class StrictBooleanField(_Optional, serializers.BooleanField):

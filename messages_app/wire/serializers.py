@@ -27,9 +27,9 @@ from .fields import (
 
 
 class DraftAttributesSerializer(WireSerializer):
-    draftStatus = EnumField(choices=DraftStatus.choices, source="draft_status")
+    draftStatus = EnumField(DraftStatus, source="draft_status")
     scheduledOn = TextField(source="scheduled_on", help_text="A plain string in the source, stored as given.")
-    draftFailureReason = EnumField(choices=DraftFailureReason.choices, source="draft_failure_reason")
+    draftFailureReason = EnumField(DraftFailureReason, source="draft_failure_reason")
 
 
 class AttachmentSerializer(WireSerializer):
@@ -66,13 +66,13 @@ class MessageTagSerializer(WireSerializer):
 
 class MessageAttributesSerializer(WireSerializer):
     body = TextField()
-    type = EnumField(choices=MessageType.choices)
-    protocol = EnumField(choices=Protocol.choices)
-    purpose = EnumField(choices=Purpose.choices)
+    type = EnumField(MessageType)
+    protocol = EnumField(Protocol)
+    purpose = EnumField(Purpose)
     isManual = StrictBooleanField(source="is_manual")
     subject = TextField()
     metaData = StringMapField(source="meta_data", help_text="A map of strings to strings.")
-    tags = ListOf(child=EnumField(choices=MessageTagValue.choices, allow_null=False))
+    tags = ListOf(child=EnumField(MessageTagValue, allow_null=False))
     draftAttributes = DraftAttributesSerializer(source="draft_attributes")
     attachments = AttachmentSerializer(many=True)
     defaultReplyAction = TextField(source="default_reply_action")
@@ -88,7 +88,7 @@ class NotificationButtonSerializer(WireSerializer):
     buttonTextTranslationWidgetKey = TextField(source="button_text_translation_widget_key")
     buttonTextTranslationKey = TextField(source="button_text_translation_key")
     buttonDefaultText = TextField(source="button_default_text")
-    buttonTheme = EnumField(choices=ButtonTheme.choices, source="button_theme")
+    buttonTheme = EnumField(ButtonTheme, source="button_theme")
     buttonActionEventData = StringMapField(source="button_action_event_data", help_text="A map of strings to strings.")
     isPrimaryButton = StrictBooleanField(source="is_primary_button")
 

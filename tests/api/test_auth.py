@@ -4,6 +4,8 @@ Every refusal answers in the response envelope, with a stable errorCode, and wri
 """
 
 import base64
+import os
+import uuid
 from types import SimpleNamespace
 
 import pytest
@@ -14,6 +16,8 @@ from messages_app.clients import register_client
 from messages_app.enums import ApiScope
 from messages_app.models import ApiClient, Conversation, Customer, ImportBatch, Message
 from tests.builders import CLIENT_NAME, CLIENT_SECRET, basic, minimal_message, url
+
+REDIS_URL = "redis://127.0.0.1:6379/0"
 
 pytestmark = pytest.mark.django_db
 
@@ -299,3 +303,79 @@ def test_a_success_before_the_limit_resets_the_count(put, api_client_record, loc
     response = put([minimal_message(2)])
 
     assert_stored(response, "min-2")
+
+
+# --- Lockout behind proxies and in a shared cache ------------------------------------------
+
+
+def test_a_spoofed_forwarded_header_from_an_untrusted_address_does_not_move_the_lockout(
+    put, api_client_record, lockout_after_3, settings
+):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    for victim in ("192.0.2.1", "192.0.2.2", "192.0.2.3"):  # one attacker, three claimed addresses
+        fail_logins(put, 1, REMOTE_ADDR="198.51.100.7", HTTP_X_FORWARDED_FOR=victim)
+
+    attacker = put([minimal_message(1)], client=http(basic(CLIENT_NAME, CLIENT_SECRET), REMOTE_ADDR="198.51.100.7"))
+    victim = put([minimal_message(2)], client=http(basic(CLIENT_NAME, CLIENT_SECRET), REMOTE_ADDR="192.0.2.1"))
+
+    assert attacker.status_code == 429
+    assert_stored(victim, "min-2")
+
+
+def test_behind_a_trusted_proxy_each_client_address_has_its_own_lockout(
+    put, api_client_record, lockout_after_3, settings
+):
+    settings.TRUSTED_PROXIES = ["10.0.0.0/8"]
+    proxy = {"REMOTE_ADDR": "10.0.0.5"}
+    fail_logins(put, 3, **proxy, HTTP_X_FORWARDED_FOR="203.0.113.9")
+
+    locked = put(
+        [minimal_message(1)],
+        client=http(basic(CLIENT_NAME, CLIENT_SECRET), **proxy, HTTP_X_FORWARDED_FOR="203.0.113.9"),
+    )
+    other = put(
+        [minimal_message(2)],
+        client=http(basic(CLIENT_NAME, CLIENT_SECRET), **proxy, HTTP_X_FORWARDED_FOR="203.0.113.10"),
+    )
+
+    assert locked.status_code == 429
+    assert_stored(other, "min-2")
+    assert ImportBatch.objects.get().origin == "203.0.113.10"
+
+
+@pytest.fixture
+def redis_server(settings):
+    """The lockout counters in the Redis server on this machine, as production keeps them
+    (CACHE_URL=rediscache://…); the keys get a prefix of their own and are removed after."""
+    import redis
+
+    server = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1)
+    try:
+        server.ping()
+    except redis.ConnectionError as error:
+        if os.environ.get("REQUIRE_REDIS"):  # .ci/run starts Redis and sets this
+            raise
+        pytest.skip(f"no Redis server at {REDIS_URL} ({error}); .ci/run starts one")
+    prefix = f"test-lockout-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": prefix,
+        }
+    }
+    yield server, prefix
+    for key in server.scan_iter(f"{prefix}:*"):
+        server.delete(key)
+
+
+def test_the_lockout_holds_with_counters_in_redis(put, api_client_record, lockout_after_3, redis_server):
+    server, prefix = redis_server
+    fail_logins(put, 3)
+
+    response = put([minimal_message(1)])
+
+    assert response.status_code == 429
+    assert error_code(response) == "TOO_MANY_FAILED_LOGINS"
+    assert any(b"auth-locked" in key for key in server.scan_iter(f"{prefix}:*"))
+    assert_nothing_written()

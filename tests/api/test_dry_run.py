@@ -4,6 +4,7 @@ from typing import Any
 
 import pytest
 
+from messages_app.ingest.write import new_message_uuid
 from messages_app.models import (
     Attachment,
     Conversation,
@@ -133,6 +134,32 @@ def test_dry_run_answer_for_new_messages_equals_the_real_answer(put, department)
     assert dry.status_code == real.status_code == 200
     assert without_dry_run_warning(codes(dry.json())) == codes(real.json())
     assert item_warnings(dry.json()) == [[], ["TIMEZONE_ASSUMED_UTC"]]
+
+
+def test_dry_run_answers_the_message_uuid_the_real_call_then_stores(put, department):
+    items = [full_message(1), minimal_message(2)]
+
+    dry = [entry["messageUuid"] for entry in put(items, query=DRY_RUN).json()["saveMessageResponse"]]
+    real = [entry["messageUuid"] for entry in put(items).json()["saveMessageResponse"]]
+
+    assert dry == real
+    assert sorted(Message.objects.values_list("message_uuid", flat=True)) == sorted(real)
+
+
+def test_a_new_message_uuid_is_derived_from_the_department_and_source_uuid(put, department):
+    body = put([minimal_message(1)]).json()
+
+    assert body["saveMessageResponse"][0]["messageUuid"] == new_message_uuid(department.uuid, "min-1")
+    assert new_message_uuid(department.uuid, "min-1") != new_message_uuid("another-department", "min-1")
+
+
+def test_a_message_uuid_supplied_equal_to_another_items_derived_one_is_a_conflict_not_an_error(put, department):
+    taken = new_message_uuid(department.uuid, "min-2")
+    body = put([minimal_message(1, messageUuid=taken), minimal_message(2)]).json()
+
+    assert body["succesfullySubmittedSourceUuids"] == ["min-1"]
+    assert body["saveMessageResponse"][1]["errors"][0]["errorCode"] == "MESSAGE_UUID_CONFLICT"
+    assert Message.objects.get().message_uuid == taken
 
 
 def test_dry_run_returns_a_supplied_message_uuid(put, department):

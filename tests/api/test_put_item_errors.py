@@ -416,6 +416,36 @@ def test_value_outside_the_enumeration_is_an_item_error(put, field, value, path)
     assert_item_rejected(response, ErrorCode.INVALID_ENUM_VALUE, f"{BAD}.{path}", failed=["src-000001"])
 
 
+def item_error_description(response) -> str:
+    (entry,) = [entry for entry in response.json()["saveMessageResponse"] if entry["errors"]]
+    return entry["errors"][0]["errorDescription"]
+
+
+def test_an_enum_error_lists_the_allowed_values_of_a_short_enumeration(put):
+    bad = changed(full_message(1), "messageAttributes.type", "SMS")
+
+    description = item_error_description(put_between_valid_items(put, bad))
+
+    assert description == (
+        f'{BAD}.messageAttributes.type: "SMS" is not one of DRAFT, DISCARDED_DRAFT, OUTGOING, INCOMING, NOTE '
+        "(case-sensitive)."
+    )
+
+
+def test_an_enum_error_of_a_long_enumeration_points_to_its_enum_in_the_openapi_document(put, api):
+    bad = changed(full_message(1), "messageAttributes.purpose", "NOT_A_PURPOSE")
+
+    description = item_error_description(put_between_valid_items(put, bad))
+
+    assert description == (
+        f'{BAD}.messageAttributes.purpose: "NOT_A_PURPOSE" is not one of the 113 values of PurposeEnum '
+        "(case-sensitive); they are listed in the OpenAPI document at /communications/schema/ under "
+        "components.schemas.PurposeEnum."
+    )
+    schema = api.get("/communications/schema/", HTTP_ACCEPT="application/json").json()
+    assert len(schema["components"]["schemas"]["PurposeEnum"]["enum"]) == 113
+
+
 @pytest.mark.parametrize("purpose", ["FinInviteM", "CIWNotOp", "CardSave_RCPT"])
 def test_mixed_case_purposes_of_the_source_document_are_accepted(put, purpose):
     item = changed(minimal_message(1), "messageAttributes.purpose", purpose)

@@ -7,6 +7,7 @@ import re
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import call_command
+from django.test import RequestFactory
 from rest_framework.test import APIClient
 
 from messages_app.models import Department
@@ -44,7 +45,9 @@ def test_the_printed_staff_login_is_a_member_of_the_demo_department_only():
     Department.objects.create(uuid="another-department")
     printed = setup_demo()
 
-    staff = authenticate(username=printed["staff"][0], password=printed["staff"][1])
+    staff = authenticate(
+        RequestFactory().post("/admin/login/"), username=printed["staff"][0], password=printed["staff"][1]
+    )
 
     assert staff is not None and staff.is_staff and not staff.is_superuser
     assert [d.uuid for d in staff.departments.all()] == ["demo-department"]
@@ -53,7 +56,9 @@ def test_the_printed_staff_login_is_a_member_of_the_demo_department_only():
 def test_the_printed_admin_login_is_a_superuser():
     printed = setup_demo()
 
-    admin = authenticate(username=printed["admin"][0], password=printed["admin"][1])
+    admin = authenticate(
+        RequestFactory().post("/admin/login/"), username=printed["admin"][0], password=printed["admin"][1]
+    )
 
     assert admin is not None and admin.is_superuser
 
@@ -61,6 +66,12 @@ def test_the_printed_admin_login_is_a_superuser():
 def test_running_it_again_renews_every_credential():
     first, second = setup_demo(), setup_demo()
 
-    assert authenticate(username=first["staff"][0], password=first["staff"][1]) is None
-    assert authenticate(username=second["staff"][0], password=second["staff"][1]) is not None
+    assert (
+        authenticate(RequestFactory().post("/admin/login/"), username=first["staff"][0], password=first["staff"][1])
+        is None
+    )
+    assert (
+        authenticate(RequestFactory().post("/admin/login/"), username=second["staff"][0], password=second["staff"][1])
+        is not None
+    )
     assert first["secret"] != second["secret"]
