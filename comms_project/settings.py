@@ -142,7 +142,7 @@ AUTHENTICATION_BACKENDS = [
 AXES_FAILURE_LIMIT = env.int("ADMIN_LOCKOUT_FAILURES", default=5)
 AXES_COOLOFF_TIME = timedelta(seconds=env.int("ADMIN_LOCKOUT_SECONDS", default=900))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_CLIENT_IP_CALLABLE = "messages_app.addresses.client_address"
+AXES_CLIENT_IP_CALLABLE = "messages_app.addresses.client_ip"
 AXES_RESET_ON_SUCCESS = True
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -80,3 +80,10 @@ def client_address(request: Any) -> str:
         if not _trusted(hop, networks):
             break
     return str(client)
+
+
+def client_ip(request: Any) -> str | None:
+    """``client_address`` where an IP address column stores it (django-axes): None when the
+    request has no peer address (an in-process login, a Unix socket)."""
+    address = client_address(request)
+    return address if _parse(address) is not None else None

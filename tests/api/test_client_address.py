@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.test import RequestFactory
 
-from messages_app.addresses import client_address
+from messages_app.addresses import client_address, client_ip
 
 
 def request_from(remote: str, forwarded: str | None = None):
@@ -58,6 +58,11 @@ def test_ports_brackets_and_mapped_addresses_are_read(behind_proxies, forwarded,
 
 def test_no_remote_address_is_unknown(settings):
     assert client_address(RequestFactory().get("/", REMOTE_ADDR="")) == "unknown"
+
+
+def test_an_address_column_gets_none_for_a_request_without_a_peer_address(settings):
+    assert client_ip(RequestFactory().get("/", REMOTE_ADDR="")) is None
+    assert client_ip(request_from("192.0.2.1")) == "192.0.2.1"
 
 
 def test_a_trusted_proxy_that_is_not_a_network_is_a_configuration_error(settings):
