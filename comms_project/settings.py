@@ -11,6 +11,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from comms_project.observability import init_sentry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env(
@@ -71,6 +73,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every later middleware and the view log inside the request's context.
+    "messages_app.ops.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -227,11 +231,39 @@ CALLBACK_TIMEOUT = (
 # Hosts (as written in the URL) exempt from the SSRF address checks; empty in production.
 CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
 
+# Operations (README "Operations"): log format, Prometheus metrics, Sentry.
+# LOG_FORMAT=json: one JSON object per log line, with the request's context fields.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
+# /metrics answers only when enabled; with METRICS_TOKEN set, only to that bearer token.
+METRICS_ENABLED = env.bool("METRICS_ENABLED", default=False)
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+# Set (by gunicorn.conf.py, or by hand) when several processes serve: /metrics adds up
+# their counters from the files in this folder.
+PROMETHEUS_MULTIPROC_DIR = env.str("PROMETHEUS_MULTIPROC_DIR", default="")
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="")
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+init_sentry(
+    SENTRY_DSN,
+    environment=SENTRY_ENVIRONMENT,
+    release=SENTRY_RELEASE,
+    traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The request's context (request_id, client, department, address, status, duration_ms)
+    # on every record the handler writes.
+    "filters": {"context": {"()": "messages_app.logcontext.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "messages_app.logcontext.PlainFormatter"},
+        "json": {"()": "messages_app.logcontext.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL")},
 }
 # django-axes announces its configuration at every start; its lockout warnings stay on.

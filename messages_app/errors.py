@@ -11,6 +11,8 @@ alike; the API's exception handler turns them into the response envelope.
 import logging
 import re
 import uuid
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -20,7 +22,6 @@ from rest_framework import exceptions, status
 
 from .identifiers import IDENTIFIER_RULE
 
-logger = logging.getLogger("messages_app.errors")
 UNSTORABLE_RE = re.compile("[\x00\ud800-\udfff]")
 
 
@@ -157,7 +158,10 @@ class Problem:
     @cached_property
     def uid(self) -> str:
         """The errorUID that ties the answer to the log line (drawn when first asked for:
-        warnings have none, and a re-send of 500 messages answers 500 of them)."""
+        warnings have none, and a re-send of 500 messages answers 500 of them).
+
+        Whoever builds an answer logs its errorUIDs once (``log_errors``), not one line each.
+        """
         return str(uuid.uuid4())
 
     @property
@@ -166,11 +170,31 @@ class Problem:
         return escape_unstorable(text)
 
     def as_error(self) -> dict[str, str]:
-        logger.info("errorUID=%s errorCode=%s %s", self.uid, self.code, self.description)
         return {"errorCode": self.code, "errorDescription": self.description, "errorUID": self.uid}
 
     def as_warning(self) -> dict[str, str]:
         return {"warningCode": self.code, "warningDescription": self.description}
+
+
+def log_errors(logger: logging.Logger, what: str, problems: Sequence[Problem], failed_items: int = 0) -> None:
+    """One INFO line for every error of one answer: counts by code and every errorUID.
+
+    An import of 1,000 bad items writes one line, not 1,000; each errorUID a client sees is
+    still in the log (and in ``error_uids`` of a JSON line). Callers check that there are
+    errors first, so an answer without any costs nothing here.
+    """
+    codes = Counter(problem.code for problem in problems)
+    uids = [problem.uid for problem in problems]
+    counts = ", ".join(f"{code} {count}" for code, count in sorted(codes.items()))
+    subject = f"{failed_items} items failed" if failed_items else f"{len(problems)} errors"
+    logger.info(
+        "%s: %s (%s) errorUIDs=%s",
+        what,
+        subject,
+        counts,
+        ",".join(uids),
+        extra={"error_uids": uids, "error_codes": dict(codes)},
+    )
 
 
 # --- Request-level errors: the request is refused as a whole and nothing is written -------

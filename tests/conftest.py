@@ -61,3 +61,15 @@ def put(api) -> Callable[..., Any]:
         return (client or api).generic("PUT", (path or url()) + query, data=data, content_type=content_type)
 
     return _put
+
+
+@pytest.fixture
+def fresh_metrics():
+    """The process's Prometheus metrics with no series yet (they live as long as the process)."""
+    from messages_app import metrics
+
+    for metric in metrics.ALL:
+        metric.clear()
+    yield
+    for metric in metrics.ALL:
+        metric.clear()

@@ -51,7 +51,7 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
     response = drf_exception_handler(exc, context)
     if response is None:
         problem = Problem(ErrorCode.INTERNAL_ERROR, "", "An unexpected error occurred.")
-        logger.exception("errorUID=%s unhandled error", problem.uid, exc_info=exc)
+        logger.exception("errorUID=%s unhandled error", problem.uid, exc_info=exc, extra={"error_uids": [problem.uid]})
         return Response(response_envelope(errors=[problem]), status=status.HTTP_500_INTERNAL_SERVER_ERROR)
     if isinstance(exc, RequestError):
         code, path = exc.error_code, exc.path
@@ -59,5 +59,14 @@ def envelope_exception_handler(exc: Exception, context: dict[str, Any]) -> Respo
         code = next((c for cls, c in _CODES_BY_EXCEPTION if isinstance(exc, cls)), ErrorCode.INVALID_REQUEST_SHAPE)
         path = ""
     detail = _detail_text(exc.detail) if isinstance(exc, exceptions.APIException) else str(exc)
-    response.data = response_envelope(errors=[Problem(code, path, detail)])
+    problem = Problem(code, path, detail)
+    response.data = response_envelope(errors=[problem])
+    logger.info(
+        "request refused: %s %s errorUID=%s %s",
+        response.status_code,
+        problem.code,
+        problem.uid,
+        problem.description,
+        extra={"error_uids": [problem.uid]},
+    )
     return response

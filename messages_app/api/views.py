@@ -18,6 +18,7 @@ from ..enums import ApiScope, ImportSource
 from ..errors import UNSTORABLE_RE, InvalidPathParameter, InvalidQueryParameter, Problem
 from ..identifiers import IDENTIFIER_EXPECTED, is_identifier
 from ..ingest import ingest_messages
+from ..logcontext import bind
 from ..models import ApiClientGrant, Department, Message
 from ..selectors import message_record, messages_with_parts
 from .filters import MessageFilterSet
@@ -84,9 +85,11 @@ class DepartmentScopedViewSet(viewsets.GenericViewSet):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        bind(client=request.auth.name)
         for name in ("departmentUUID", "customerUUID", "messageUuid"):
             if name in kwargs and not is_identifier(kwargs[name]):
                 raise InvalidPathParameter(IDENTIFIER_EXPECTED, path=name)
+        bind(department=kwargs["departmentUUID"])
         for name, values in request.query_params.lists():
             if UNSTORABLE_RE.search(name) or any(UNSTORABLE_RE.search(value) for value in values):
                 raise InvalidQueryParameter("Contains NUL (\\u0000) or a lone surrogate.", path=name)

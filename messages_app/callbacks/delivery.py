@@ -26,6 +26,7 @@ from standardwebhooks.webhooks import Webhook
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from .. import metrics
 from ..models import CallbackAttempt, CallbackDelivery
 from .policy import CallbackRefused, checked_addresses
 
@@ -189,6 +190,7 @@ def attempt_delivery(delivery_id: int) -> float | None:
             delivered_at=now if status == CallbackDelivery.Status.DELIVERED else None,
             next_attempt_at=now + timedelta(seconds=delay) if delay is not None else None,
         )
+    metrics.CALLBACK_DELIVERIES.labels(status=str(status)).inc()
     if error:
         logger.info("Callback %s attempt %d to %s failed: %s", delivery.webhook_id, number, delivery.url, error)
     return delay

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import enum
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Problem
+from ..errors import Problem, log_errors
 from ..models import ImportBatch
 from ..wire import item_response, response_envelope
+
+logger = logging.getLogger("messages_app.ingest")
 
 
 class Outcome(enum.Enum):
@@ -69,8 +72,20 @@ class IngestResult:
         """The seed's response envelope (note its spelling ``succesfully``).
 
         Built once: the import batch stores it and the caller sends it, with the same
-        errorUIDs (each logged once).
+        errorUIDs, all logged on one line when it is built.
         """
         if self._response is None:
             self._response = response_envelope(self.items, errors=self.errors, warnings=self.warnings)
+            failed = [item for item in self.items if item.errors]
+            if failed or self.errors:
+                problems = [problem for item in failed for problem in item.errors] + self.errors
+                log_errors(logger, "ingest", problems, failed_items=len(failed))
         return self._response
+
+    def outcome_counts(self) -> dict[str, int]:
+        """Items by outcome name (``failed`` for every item not stored), for the metrics."""
+        counts = dict.fromkeys((outcome.value for outcome in Outcome), 0)
+        for item in self.items:
+            outcome = item.outcome if item.outcome is not None and item.succeeded else Outcome.FAILED
+            counts[outcome.value] += 1
+        return counts

@@ -17,11 +17,12 @@ writer's rows and reports the conflict on the affected items.
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
-from django.db import IntegrityError
+from django.db import IntegrityError, transaction
 
-from .. import wire
+from .. import metrics, wire
 from ..collector import collector_paused
 from ..enums import ImportSource
 from ..errors import UNSTORABLE_RE, Problem, WarningCode
@@ -57,6 +58,7 @@ def ingest_messages(
     ``rewrite_unchanged`` rebuilds the rows of identical items too (re-import after a
     change of the mapping from items to rows).
     """
+    started = time.perf_counter()
     hinted = not (overwrite_corrections or rewrite_unchanged)
     prepared = prepare_items(items, stored=_stored_intake(department, items) if hinted else None)
     warnings = list(request_warnings or [])
@@ -89,8 +91,17 @@ def ingest_messages(
                 raise
             logger.info("Unique-constraint race while writing a batch; retrying (attempt %d).", attempt)
             continue
+        if not dry_run:
+            _count_on_commit(outcome, source, time.perf_counter() - started)
         return outcome
     raise AssertionError("unreachable")
+
+
+def _count_on_commit(outcome: IngestResult, source: str, seconds: float) -> None:
+    """Count the call in the metrics once it is committed: at once when it ran in its own
+    transaction, or when the caller's transaction commits (never if it rolls back)."""
+    counts = outcome.outcome_counts()
+    transaction.on_commit(lambda: metrics.record_ingest(source, counts, seconds))
 
 
 def _stored_intake(department: Department, items: list[Any]) -> dict[str, StoredIntake]:

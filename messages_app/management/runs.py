@@ -27,7 +27,8 @@ def run_ingest_batches(
     remaining: str,
     failed: str,
 ) -> None:
-    """Run ``work``, then print ``tally``'s summary and raise the documented exit status.
+    """Run ``work`` (its log lines routed through ``reporter``), then print ``tally``'s
+    summary and raise the documented exit status.
 
     ``remaining`` finishes "run the same command again to …"; ``failed`` is the last
     line when some item failed. An exception other than an interrupt propagates as it is
@@ -35,7 +36,8 @@ def run_ingest_batches(
     """
     interrupted = False
     try:
-        work()
+        with reporter.routed_logging():
+            work()
     except KeyboardInterrupt:
         interrupted = True
     finally:

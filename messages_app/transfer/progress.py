@@ -4,12 +4,20 @@ Operators start these runs on a terminal and from cron or CI alike: on a termina
 bar shows items, rate and ETA; anywhere else a plain line every ``LOG_INTERVAL`` seconds
 keeps the log readable. Problems (unreadable lines, failed items) are printed as they
 happen, above the bar, and the summary counts every outcome of the ingest service.
+While a run lasts, log records (the ingest service's error summaries, warnings) go
+through the reporter too (``routed_logging``): above the bar, never through it, and
+within the same cap of ``MAX_PROBLEM_LINES``, so a run with many bad items writes a
+bounded standard error.
 """
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TextIO
@@ -124,12 +132,61 @@ class Reporter:
         if self.hidden_problems:
             self._write(f"... and {self.hidden_problems:,} more problems not shown (run with -v 2 to list them all).")
 
+    @contextmanager
+    def routed_logging(self) -> Iterator[None]:
+        """Write the root logger's console output as problem lines of this run while the block lasts.
+
+        As ``tqdm.contrib.logging.logging_redirect_tqdm`` does, the console handlers are
+        swapped for one that keeps their formatter, level and filters; unlike it, the
+        lines count against the problem cap (and ``-v 0`` hides them), with or without a bar.
+        """
+        root = logging.getLogger()
+        consoles = [handler for handler in root.handlers if _is_console(handler)]
+        if not consoles:
+            yield
+            return
+        routed = _ReporterHandler(self)
+        routed.setFormatter(consoles[0].formatter)
+        routed.setLevel(consoles[0].level)
+        for log_filter in consoles[0].filters:
+            routed.addFilter(log_filter)
+        kept = [handler for handler in root.handlers if handler not in consoles]
+        original = list(root.handlers)
+        root.handlers = [*kept, routed]
+        try:
+            yield
+        finally:
+            root.handlers = original
+
     def _write(self, text: str) -> None:
         if self._bar is not None:
             self._bar.write(text, file=self.stream)
         else:
             self.stream.write(text + "\n")
             self.stream.flush()
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    """A handler writing to the process's standard output or error."""
+    return (
+        isinstance(handler, logging.StreamHandler)
+        and not isinstance(handler, logging.FileHandler)
+        and handler.stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__)
+    )
+
+
+class _ReporterHandler(logging.Handler):
+    """Writes each record as one problem line of a ``Reporter``."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        super().__init__()
+        self.reporter = reporter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.reporter.problem(self.format(record))
+        except Exception:
+            self.handleError(record)
 
 
 def describe_failure(origin: str, index: int, item: ItemResult, offset: int = 0) -> str:

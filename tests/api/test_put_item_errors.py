@@ -148,7 +148,7 @@ def test_every_error_occurrence_gets_its_own_error_uid(put):
 
 
 def test_error_uid_is_written_to_the_server_log(put, caplog):
-    caplog.set_level(logging.INFO, logger="messages_app.errors")
+    caplog.set_level(logging.INFO, logger="messages_app.ingest")
 
     body = put([minimal_message(1, sentOn="not a date")]).json()
 

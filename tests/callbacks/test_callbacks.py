@@ -19,6 +19,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
+from prometheus_client import REGISTRY
 from standardwebhooks.webhooks import Webhook
 
 from messages_app import tasks
@@ -465,3 +466,15 @@ def test_an_item_refused_in_validation_still_gets_its_callback_with_its_errors(p
     delivered = assert_signed(by_path["/hooks/items/2"], hooked_client.callback_secret)
     assert delivered == answer["saveMessageResponse"][1]
     assert delivered["errors"][0]["errorCode"] == "INVALID_ENUM_VALUE"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_each_recorded_attempt_is_counted_by_the_delivery_status_it_leaves(put, hooked_client, receiver, fresh_metrics):
+    receiver.script = [(500, {}), (200, {})]
+    put({"callBackPathUrl": "done", "saveMessageRequestList": [minimal_message(1)]})
+
+    counted = {
+        status: REGISTRY.get_sample_value("comms_callback_deliveries_total", {"status": status})
+        for status in ("pending", "delivered", "failed")
+    }
+    assert counted == {"pending": 1, "delivered": 1, "failed": None}

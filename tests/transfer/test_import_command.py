@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -557,3 +558,51 @@ def test_exit_statuses_of_the_real_command(tmp_path):
     assert unusable.returncode == 2
     assert b"no such file or folder" in unusable.stderr
     assert Message.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_standard_error_of_a_run_with_300_bad_items_stays_within_the_problem_cap(tmp_path):
+    """Log lines at INFO (the ingest service's error summaries) count against the same cap
+    as the problem lines: 300 bad items in 3 batches, at most MAX_PROBLEM_LINES of either,
+    one "... and N more" line and the closing error."""
+    Department.objects.create(uuid=DEPARTMENT_UUID)
+    bad = [with_attrs(minimal_message(n), purpose="nope") for n in range(300)]
+    path = write_jsonl(tmp_path / "bad.jsonl", [document(bad)])
+    env = {**os.environ, "DATABASE_URL": _database_url(), "LOG_LEVEL": "INFO", "LOG_FORMAT": "plain"}
+
+    result = subprocess.run(  # noqa: S603 (our own manage.py)
+        [sys.executable, "manage.py", "import_historical", str(path), "--batch-size", "100"],
+        capture_output=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
+        check=False,
+        text=True,
+    )
+
+    assert result.returncode == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == runs.MAX_PROBLEM_LINES + 2, result.stderr
+    assert lines[-2] == "... and 203 more problems not shown (run with -v 2 to list them all)."
+    assert lines[-1] == "CommandError: Some items or documents were not imported (see above)."
+    assert sum("ingest: 100 items failed (INVALID_ENUM_VALUE 100) errorUIDs=" in line for line in lines) == 1
+    assert "failed 300" in result.stdout
+
+
+def test_log_lines_of_a_run_are_written_above_the_bar_not_to_the_console(capsys):
+    stream = io.StringIO()
+    reporter = runs.Reporter(stream, total=10, interactive=True, verbosity=1)
+    console = logging.StreamHandler(sys.stderr)
+    root = logging.getLogger()
+    root.addHandler(console)
+    try:
+        with reporter.routed_logging():
+            logging.getLogger("messages_app.ingest").warning("something to tell")
+        restored = console in root.handlers
+    finally:
+        root.removeHandler(console)
+    reporter.close()
+
+    assert "something to tell\n" in stream.getvalue()
+    assert "something to tell" not in capsys.readouterr().err
+    assert restored
