@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every later middleware and the view log inside the request's context.
     "messages_app.ops.middleware.RequestContextMiddleware",
+    # Then the API edge: API paths routed on the raw request target, every API error in JSON.
+    "messages_app.api.edge.ApiEdgeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -97,12 +97,22 @@ class ErrorCode(models.TextChoices):
     EMPTY_REQUEST = "EMPTY_REQUEST", "saveMessageRequestList is empty. (400)"
     TOO_MANY_MESSAGES = "TOO_MANY_MESSAGES", "More items than MAX_MESSAGES_PER_REQUEST. (413)"
     REQUEST_TOO_LARGE = "REQUEST_TOO_LARGE", "The body is larger than MAX_REQUEST_BYTES. (413)"
+    LENGTH_REQUIRED = (
+        "LENGTH_REQUIRED",
+        "A body without Content-Length (chunked) that this server cannot read to its end; send Content-Length. (411)",
+    )
     UNSUPPORTED_MEDIA_TYPE = "UNSUPPORTED_MEDIA_TYPE", "The Content-Type is not application/json. (415)"
     INVALID_PATH_PARAMETER = (
         "INVALID_PATH_PARAMETER",
-        "departmentUUID or customerUUID is not a valid identifier. (400)",
+        "The path's departmentUUID, customerUUID or messageUuid is not a valid identifier (percent-decoded, "
+        "it must be UTF-8), or the path has a dot segment (. or ..). (400)",
     )
     INVALID_QUERY_PARAMETER = "INVALID_QUERY_PARAMETER", "A query parameter has an invalid value. (400)"
+    BAD_REQUEST = (
+        "BAD_REQUEST",
+        "The HTTP request was refused before the API read it (for example a Host header this server "
+        "does not serve). (400)",
+    )
     AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED", "No HTTP Basic credentials were sent. (401)"
     AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED", "The credentials are wrong, malformed or inactive. (401)"
     PERMISSION_DENIED = (
@@ -170,10 +180,11 @@ class Problem:
         return escape_unstorable(text)
 
     def as_error(self) -> dict[str, str]:
-        return {"errorCode": self.code, "errorDescription": self.description, "errorUID": self.uid}
+        # str(): a plain string, which every renderer (the schema view's YAML one too) can write.
+        return {"errorCode": str(self.code), "errorDescription": self.description, "errorUID": self.uid}
 
     def as_warning(self) -> dict[str, str]:
-        return {"warningCode": self.code, "warningDescription": self.description}
+        return {"warningCode": str(self.code), "warningDescription": self.description}
 
 
 def log_errors(logger: logging.Logger, what: str, problems: Sequence[Problem], failed_items: int = 0) -> None:
@@ -238,6 +249,11 @@ class RequestTooLarge(RequestError):
 
 class TooManyMessages(RequestTooLarge):
     error_code = ErrorCode.TOO_MANY_MESSAGES
+
+
+class LengthRequired(RequestError):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    error_code = ErrorCode.LENGTH_REQUIRED
 
 
 class LoginLockedOut(exceptions.Throttled):

@@ -50,15 +50,23 @@ def api(api_client_record) -> APIClient:
 
 @pytest.fixture
 def put(api) -> Callable[..., Any]:
-    """PUT a body (a dict, a list of items, or raw bytes) to the historical endpoint."""
+    """PUT a body (a dict, a list of items, or raw bytes) to the historical endpoint; ``environ``
+    adds WSGI variables (``RAW_URI=...`` for the request target as gunicorn passes it)."""
 
     def _put(
-        body: Any, *, path: str | None = None, query: str = "", content_type: str = "application/json", client=None
+        body: Any,
+        *,
+        path: str | None = None,
+        query: str = "",
+        content_type: str = "application/json",
+        client=None,
+        **environ: str,
     ):
         if isinstance(body, list):
             body = {"saveMessageRequestList": body}
         data = body if isinstance(body, bytes | str) else json.dumps(body)
-        return (client or api).generic("PUT", (path or url()) + query, data=data, content_type=content_type)
+        target = (path or url()) + query
+        return (client or api).generic("PUT", target, data=data, content_type=content_type, **environ)
 
     return _put
 

@@ -9,6 +9,7 @@ from rest_framework.pagination import Cursor, CursorPagination
 from rest_framework.request import Request
 
 from ..errors import InvalidQueryParameter
+from .paths import request_location
 
 _MAX_ID = 2**63 - 1
 
@@ -58,7 +59,7 @@ class MessageCursorPagination(CursorPagination):
         self.page_size = self.get_page_size(request)
         if not self.page_size:
             return None
-        self.base_url = request.build_absolute_uri()
+        self.base_url = request.build_absolute_uri(request_location(request))
         self.ordering = self.get_ordering(request, queryset, view)
         self.cursor = self.decode_cursor(request)
         offset, reverse, position = self.cursor or (0, False, None)

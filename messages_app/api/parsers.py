@@ -1,12 +1,45 @@
 """The API's JSON parser: refuses, with the API's own error codes, what DRF's lets through."""
 
+import io
 from typing import Any
 
 from django.conf import settings
 from rest_framework.parsers import BaseParser
+from rest_framework.request import Request
 
-from ..errors import MalformedJSON, RequestTooLarge
+from ..errors import LengthRequired, MalformedJSON, RequestTooLarge
 from ..wire.decoding import loads
+
+
+def read_unsized_body(request: Request) -> None:
+    """Make a body sent without Content-Length (chunked) readable by the parser, or refuse it.
+
+    Django takes a missing Content-Length as an empty body, and DRF then never calls the
+    parser. A server that de-chunks and says where the body ends (``wsgi.input_terminated``,
+    as gunicorn does) lets it be read to its end, at most MAX_REQUEST_BYTES + 1 bytes; it
+    then stands in for the request's stream with its length declared. Without that promise
+    the body's end is unknown: 411. Called by the view once the client is authenticated and
+    granted, as a sized body is only read then.
+    """
+    meta = request.META
+    if meta.get("CONTENT_LENGTH") or "HTTP_TRANSFER_ENCODING" not in meta:
+        return
+    if not meta.get("wsgi.input_terminated"):
+        raise LengthRequired("A body without Content-Length cannot be read by this server; send Content-Length.")
+    limit = settings.MAX_REQUEST_BYTES
+    stream, chunks, size = meta["wsgi.input"], [], 0
+    while size <= limit:
+        chunk = stream.read(limit + 1 - size)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise RequestTooLarge(f"The body is larger than the limit of {limit} bytes.")
+    body = b"".join(chunks)
+    # Django reads the body through this stream; no public API replaces it.
+    request._request._stream = io.BytesIO(body)
+    meta["CONTENT_LENGTH"] = str(len(body))
 
 
 class StrictJSONParser(BaseParser):

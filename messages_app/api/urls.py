@@ -1,10 +1,13 @@
-from django.urls import path
+from django.urls import path, register_converter
 
+from .paths import IdentifierConverter
 from .views import HistoricalMessageViewSet
 
 app_name = "api"
 
-HISTORICAL = "department/<str:departmentUUID>/customer/<str:customerUUID>/communication/historical"
+register_converter(IdentifierConverter, "identifier")
+
+HISTORICAL = "department/<identifier:departmentUUID>/customer/<identifier:customerUUID>/communication/historical"
 
 urlpatterns = [
     path(
@@ -13,7 +16,7 @@ urlpatterns = [
         name="historical-messages",
     ),
     path(
-        f"{HISTORICAL}/<str:messageUuid>",
+        f"{HISTORICAL}/<identifier:messageUuid>",
         HistoricalMessageViewSet.as_view({"get": "retrieve"}),
         name="historical-message",
     ),

@@ -16,13 +16,15 @@ from ..addresses import client_address
 from ..collector import collector_paused
 from ..enums import ApiScope, ImportSource
 from ..errors import UNSTORABLE_RE, InvalidPathParameter, InvalidQueryParameter, Problem
-from ..identifiers import IDENTIFIER_EXPECTED, is_identifier
+from ..identifiers import IDENTIFIER_RULE
 from ..ingest import ingest_messages
 from ..logcontext import bind
 from ..models import ApiClientGrant, Department, Message
 from ..selectors import message_record, messages_with_parts
 from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
+from .parsers import read_unsized_body
+from .paths import identifier_problem
 
 _TRUE, _FALSE = {"true", "1"}, {"false", "0", ""}
 
@@ -46,6 +48,7 @@ def take_items(request: Request) -> tuple[list[Any], str | None, list[Problem]]:
     object of a 1.5 MB body. Detached, the items are freed by reference counting as soon
     as the view returns.
     """
+    read_unsized_body(request)
     body = request.data
     parsed = wire.parse_request(body, max_items=settings.MAX_MESSAGES_PER_REQUEST)
     body.clear()
@@ -59,6 +62,7 @@ _ERROR_TEXTS = {
     404: "No such message for this customer.",
     405: "Method not allowed.",
     406: "Only JSON is served.",
+    411: "A body without Content-Length that this server cannot read to its end.",
     413: "Too many messages or body too large.",
     415: "Content-Type is not application/json.",
     429: "Too many failed logins (see Retry-After).",
@@ -71,6 +75,26 @@ def error_responses(*codes: int) -> dict[int, OpenApiResponse]:
         code: OpenApiResponse(wire.SaveMessagesResponseSerializer, description=_ERROR_TEXTS[code])
         for code in (*codes, 405, 406)
     }
+
+
+_PERCENT_ENCODED = (
+    "Percent-encoded in the path: every character other than A-Z a-z 0-9 - . _ ~ as its UTF-8 bytes, "
+    '"/" included (%2F), so base64 identifiers work (Ab+/c= is Ab%2B%2Fc%3D). Decoded, it must be UTF-8 '
+    f"and {IDENTIFIER_RULE}; it is used exactly as decoded."
+)
+PATH_IDENTIFIERS = {
+    "departmentUUID": "The department.",
+    "customerUUID": "The customer within the department.",
+    "messageUuid": "The message (its messageUuid).",
+}
+
+
+def path_parameters(*names: str) -> list[OpenApiParameter]:
+    """The OpenAPI description of the path's identifiers: how they are encoded."""
+    return [
+        OpenApiParameter(name, str, OpenApiParameter.PATH, description=f"{PATH_IDENTIFIERS[name]} {_PERCENT_ENCODED}")
+        for name in names
+    ]
 
 
 class DepartmentScopedViewSet(viewsets.GenericViewSet):
@@ -86,9 +110,10 @@ class DepartmentScopedViewSet(viewsets.GenericViewSet):
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
         bind(client=request.auth.name)
-        for name in ("departmentUUID", "customerUUID", "messageUuid"):
-            if name in kwargs and not is_identifier(kwargs[name]):
-                raise InvalidPathParameter(IDENTIFIER_EXPECTED, path=name)
+        for name in PATH_IDENTIFIERS:
+            problem = identifier_problem(kwargs[name]) if name in kwargs else None
+            if problem is not None:
+                raise InvalidPathParameter(problem, path=name)
         bind(department=kwargs["departmentUUID"])
         for name, values in request.query_params.lists():
             if UNSTORABLE_RE.search(name) or any(UNSTORABLE_RE.search(value) for value in values):
@@ -134,6 +159,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
             "cursor-paginated. Trashed and hidden messages only with includeTrashed / includeHidden. "
             "Needs the message.read scope."
         ),
+        parameters=path_parameters("departmentUUID", "customerUUID"),
         responses={200: wire.SaveMessageRequestSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
     def list(self, request: Request, departmentUUID: str, customerUUID: str) -> Response:
@@ -144,6 +170,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         operation_id="getHistoricalMessage",
         summary="Get one message",
         description="One message of the customer by its messageUuid. Needs the message.read scope.",
+        parameters=path_parameters("departmentUUID", "customerUUID", "messageUuid"),
         responses={200: wire.SaveMessageRequestSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
     def retrieve(self, request: Request, departmentUUID: str, customerUUID: str, messageUuid: str) -> Response:
@@ -162,14 +189,15 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         ),
         request=wire.SaveMessagesRequestSerializer,
         parameters=[
+            *path_parameters("departmentUUID", "customerUUID"),
             OpenApiParameter(
                 "dryRun",
                 bool,
                 OpenApiParameter.QUERY,
                 description="Validate and answer as the real call; write nothing.",
-            )
+            ),
         ],
-        responses={200: wire.SaveMessagesResponseSerializer, **error_responses(400, 401, 403, 413, 415, 429)},
+        responses={200: wire.SaveMessagesResponseSerializer, **error_responses(400, 401, 403, 411, 413, 415, 429)},
     )
     @collector_paused()
     def bulk_import(self, request: Request, departmentUUID: str, customerUUID: str) -> Response:

@@ -135,3 +135,20 @@ def test_every_operation_of_the_read_api_is_documented(schema):
 
     assert {"put", "get"} <= set(schema["paths"][path])
     assert "get" in schema["paths"][f"{path}/{{messageUuid}}"]
+
+
+def test_path_identifiers_are_described_as_percent_encoded_slash_included(schema):
+    descriptions = {
+        (path, parameter["name"]): parameter.get("description", "")
+        for path, operations in schema["paths"].items()
+        for operation in operations.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "path"
+    }
+
+    assert {name for _, name in descriptions} == {"departmentUUID", "customerUUID", "messageUuid"}
+    assert [key for key, text in descriptions.items() if "Percent-encoded" not in text or "%2F" not in text] == []
+
+
+def test_the_put_documents_411_for_a_body_it_cannot_read_to_its_end(put_operation):
+    assert "411" in put_operation["responses"]

@@ -560,6 +560,8 @@ def test_source_uuid_of_the_wrong_json_type_is_an_item_error_and_not_echoed(put,
         ("communicationUid", "line\nbreak", "communicationUid"),
         ("communicationUid", "zero\u200bwidth", "communicationUid"),
         ("communicationUid", " leading-space", "communicationUid"),
+        ("messageUuid", ".", "messageUuid"),
+        ("userUuid", "..", "userUuid"),
         ("messageAttributes.messageTags[0].tagTypeUuid", "", "messageAttributes.messageTags[0].tagTypeUuid"),
         (
             "messageAttributes.messageTags[1].parentTags[0].tagTypeUuid",
@@ -580,6 +582,8 @@ def test_source_uuid_of_the_wrong_json_type_is_an_item_error_and_not_echoed(put,
         "newline-inside",
         "zero-width-space",
         "leading-space",
+        "dot",
+        "dot-dot",
         "empty-tagTypeUuid",
         "space-in-parent-tagTypeUuid",
         "empty-notifier-uuid",
@@ -593,7 +597,9 @@ def test_identifier_that_is_not_1_to_255_printable_characters_is_an_item_error(p
     assert_item_rejected(response, ErrorCode.INVALID_IDENTIFIER, f"{BAD}.{path}", failed=["src-000001"])
 
 
-@pytest.mark.parametrize("value", ["src 1", "s" * 256], ids=["space-inside", "256-characters"])
+@pytest.mark.parametrize(
+    "value", ["src 1", "s" * 256, ".", ".."], ids=["space-inside", "256-characters", "dot", "dot-dot"]
+)
 def test_invalid_source_uuid_is_an_item_error_echoed_as_sent(put, value):
     response = put_between_valid_items(put, minimal_message(1, sourceUuid=value))
 

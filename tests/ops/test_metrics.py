@@ -61,7 +61,7 @@ def test_a_put_is_counted_by_outcome_with_its_duration(put, scrape, django_captu
     assert 'comms_messages_ingested_total{outcome="created"} 2.0' in text
     assert 'comms_messages_ingested_total{outcome="failed"} 1.0' in text
     assert 'comms_ingest_duration_seconds_count{source="api"} 1.0' in text
-    route = "communications/department/<str:departmentUUID>/customer/<str:customerUUID>/communication/historical"
+    route = "communications/department/<identifier:departmentUUID>/customer/<identifier:customerUUID>/communication/historical"  # noqa: E501  (the URL pattern, as labelled)
     assert samples(text)[("comms_http_requests_total", (("method", "PUT"), ("route", route), ("status", "200")))] == 1
 
 
