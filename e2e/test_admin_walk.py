@@ -8,6 +8,9 @@ never collects it.
 The walk: PUT the seed example through the API; the staff member logs in, finds the
 message from the department in three clicks, reads the transcript, corrects the body; an
 API re-send of the same item answers MESSAGE_LOCKED_BY_CORRECTION and the correction stays.
+Then the message list at 1,400 by 900 (no sideways scrolling, a short filter column, the
+purpose filter as one list), and the API docs (Swagger UI and ReDoc) with every request
+to another host refused: they render from this server alone. Screenshots in artifacts/.
 """
 
 from __future__ import annotations
@@ -18,13 +21,15 @@ import os
 import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "tests" / "fixtures" / "seed_example.json"
-SCREENSHOT = ROOT / "artifacts" / "transcript.png"
+ARTIFACTS = ROOT / "artifacts"
+SCREENSHOT = ARTIFACTS / "transcript.png"
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -58,8 +63,8 @@ def api(live: dict[str, str], method: str, path: str, body: Any = None) -> dict[
         return json.loads(response.read())
 
 
-def collection(live: dict[str, str]) -> str:
-    return f"/communications/department/{live['department']}/customer/demo-customer/communication/historical"
+def collection(live: dict[str, str], customer: str = "demo-customer") -> str:
+    return f"/communications/department/{live['department']}/customer/{customer}/communication/historical"
 
 
 @pytest.fixture(scope="module")
@@ -101,8 +106,8 @@ def test_staff_find_read_and_correct_a_message_and_the_resend_keeps_it(live: dic
 
     # Three clicks: departments, the department's conversations, the conversation's messages.
     page.get_by_role("link", name="Departments").first.click()
-    page.get_by_role("link", name="1 conversations").click()
-    page.get_by_role("link", name="4 messages").click()
+    page.get_by_role("link", name="1 conversation", exact=True).click()
+    page.get_by_role("link", name="4 messages", exact=True).click()
     row = page.locator("#result_list tbody tr", has_text="DRAFT")
     expect(row).to_have_count(1)
     expect(page.locator("#result_list")).not_to_contain_text("South")
@@ -134,3 +139,91 @@ def test_staff_find_read_and_correct_a_message_and_the_resend_keeps_it(live: dic
     expect(page.locator("article.msg-draft .badge-corrected")).to_be_visible()
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+# A customer with a long identifier and messages with long values: the widest rows.
+WIDE_CUSTOMER = "3f2b8a9c-61d4-4e0f-9b7a-0c5d2e8f1a64"
+LONGEST_PURPOSE = "COMMUNICATION_PREFERENCE_CHANGE_NOTIFICATION"
+
+
+def test_the_message_list_fits_1400_pixels_with_a_short_filter_column(live: dict[str, str], page: Page) -> None:
+    """Logged in from the walk above."""
+    wide = [
+        {
+            "sourceUuid": f"wide-{n}",
+            "sentOn": f"2025-04-0{n + 1}T09:15:00.000Z",
+            "messageAttributes": {
+                "subject": "Re: " + "your vehicle's extended warranty and the service plan renewal " * 3,
+                "body": "A long body " * 40,
+                "type": kind,
+                "protocol": "VOICE_CALL",
+                "purpose": LONGEST_PURPOSE,
+                "tags": ["TRASH"],
+            },
+        }
+        for n, kind in enumerate(["DISCARDED_DRAFT", "INCOMING"])
+    ]
+    api(live, "PUT", collection(live, WIDE_CUSTOMER), {"saveMessageRequestList": wide})
+
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(live["base_url"] + "/admin/messages_app/message/")
+    expect(page.locator("#site-name")).to_have_text("Historical communications")
+    expect(page.locator("#result_list tbody tr")).to_have_count(6)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1400
+    results = page.locator("#changelist .results")
+    widths = results.evaluate("element => [element.scrollWidth, element.clientWidth]")
+    assert widths[0] <= widths[1], f"the list scrolls sideways: {widths}"
+    overflowing = page.locator("#result_list th, #result_list td").evaluate_all(
+        "cells => cells.filter(cell => cell.scrollWidth > cell.clientWidth + 1).map(cell => cell.className)"
+    )
+    assert overflowing == [], f"cells wider than their column: {overflowing}"
+    sidebar = page.locator("#changelist-filter").bounding_box()
+    assert sidebar is not None and sidebar["height"] < 1200, sidebar
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "message_list.png"))
+
+    # The purpose filter is one list; choosing a purpose filters by it.
+    purpose = page.locator('details[data-filter-title="purpose"] select')
+    expect(purpose.locator("option")).to_have_count(114)
+    purpose.select_option(label=LONGEST_PURPOSE)
+    page.wait_for_url(f"**purpose__exact={LONGEST_PURPOSE}*")
+    expect(page.locator("#result_list tbody tr")).to_have_count(2)
+    expect(purpose).to_have_value(f"?purpose__exact={LONGEST_PURPOSE}")
+
+
+def refuse_other_hosts(page: Page) -> list[str]:
+    """Abort every request to a host other than the live server's; the list collects them."""
+    refused: list[str] = []
+
+    def handle(route: Any) -> None:
+        if urlsplit(route.request.url).hostname == "127.0.0.1":
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", handle)
+    return refused
+
+
+def test_the_api_docs_render_without_internet(live: dict[str, str], page: Page) -> None:
+    """Swagger UI and ReDoc come from this server: with other hosts unreachable they still render."""
+    refused = refuse_other_hosts(page)
+    try:
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.goto(live["base_url"] + "/admin/")
+        page.get_by_role("link", name="View site").click()
+        page.wait_for_url("**/communications/docs/")
+        expect(page.locator(".opblock").first).to_be_visible()
+        expect(page.get_by_text("Import historical messages").first).to_be_visible()
+        page.locator(".opblock").first.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "docs.png"))
+
+        page.goto(live["base_url"] + "/communications/redoc/")
+        operation = page.locator("h2", has_text="Import historical messages")
+        expect(operation).to_be_visible()
+        operation.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / "redoc.png"))
+    finally:
+        page.unroute("**/*")
+    assert refused == [], refused

@@ -2,7 +2,8 @@
 # Browser end-to-end walk of the admin. Starts the app as the README's first command does
 # (runserver, DEBUG, migrate, setup_demo) on a throwaway SQLite database and a free port,
 # logs in as the staff member of the demo department that setup_demo prints, and runs
-# e2e/test_admin_walk.py in Debian's chromium through Playwright. Screenshot: artifacts/transcript.png. Needs /usr/bin/chromium.
+# e2e/test_admin_walk.py in Debian's chromium through Playwright. Screenshots: artifacts/transcript.png,
+# message_list.png, docs.png, redoc.png. Needs /usr/bin/chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ ! -x /usr/bin/chromium ]; then
@@ -34,4 +35,4 @@ if ! .venv/bin/pytest -q -p no:cacheprovider e2e/test_admin_walk.py "$@"; then
   echo "--- server log" >&2; tail -50 "$work/server.log" >&2
   exit 1
 fi
-echo "browser_e2e: screenshot in artifacts/transcript.png"
+echo "browser_e2e: screenshots in artifacts/ (transcript, message_list, docs, redoc)"

@@ -23,6 +23,16 @@ def _clear_cache():
     cache.clear()
 
 
+@pytest.fixture(autouse=True)
+def plain_static_files(settings):
+    """Pages (admin, API docs, error pages) link static files; the tests run without
+    collectstatic's manifest, which production builds."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
 @pytest.fixture
 def seed_example() -> dict[str, Any]:
     """The request body of the source document, exactly as published."""

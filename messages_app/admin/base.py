@@ -24,6 +24,8 @@ from .forms import PartForm, formfield_for
 from .paging import EstimatedCountPaginator
 
 ESTIMATED_CHANGE_LIST = "admin/messages_app/estimated_change_list.html"
+# What every admin page shows for an absent value (None, an empty JSON list or object).
+EMPTY = "—"
 
 
 _SCOPED_MODELS = (Department, Customer, Conversation, Message, ImportBatch, MessageTag)
@@ -43,7 +45,9 @@ def customer_messages_url(customer_id: int) -> str:
 
 
 def pretty_json(value: Any) -> str:
-    """JSON for a read-only field, escaped by ``format_html``."""
+    """JSON for a read-only field, escaped by ``format_html``; ``EMPTY`` for null, {} and []."""
+    if value is None or value in ({}, [], ""):
+        return EMPTY
     return format_html(
         '<pre style="white-space: pre-wrap; margin: 0">{}</pre>',
         json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False),
@@ -71,11 +75,22 @@ class ScopedAdmin(admin.ModelAdmin):
     show_facets = admin.ShowFacets.NEVER
     change_list_template = ESTIMATED_CHANGE_LIST
 
+    class Media:
+        css = {"all": ("messages_app/admin/comms_admin.css",)}
+        js = ("messages_app/admin/dropdown_filter.js",)
+
     def department_id_of(self, obj: Any) -> int | None:
         return obj.department_id
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scoping.scope(super().get_queryset(request), request, self.department_field)
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        """No department column for someone who sees only one department: room for the rest."""
+        departments = scoping.department_ids(request)
+        if departments is not None and len(departments) <= 1:
+            return tuple(name for name in self.list_display if name != "department")
+        return self.list_display
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: str | None = None) -> Any:
         """404 for an object outside the user's departments, exactly as for a missing one."""

@@ -7,10 +7,11 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from .. import rollback
 from ..models import ImportBatch, Message
-from .base import ScopedAdmin, admin_url, pretty_json
+from .base import EMPTY, ScopedAdmin, admin_url, pretty_json
 from .filters import DepartmentListFilter
 
 
@@ -25,11 +26,7 @@ class ImportBatchAdmin(ScopedAdmin):
         "department",
         "customer",
         "who",
-        "item_count",
-        "created_count",
-        "updated_count",
-        "unchanged_count",
-        "failed_count",
+        "outcome",
         "messages_link",
     )
     list_display_links = ("id", "created_at")
@@ -73,7 +70,23 @@ class ImportBatchAdmin(ScopedAdmin):
 
     @admin.display(description="who")
     def who(self, batch: ImportBatch) -> str:
-        return str(batch.client or batch.user or batch.origin or "-")
+        return str(batch.client or batch.user or batch.origin or EMPTY)
+
+    @admin.display(description="items")
+    def outcome(self, batch: ImportBatch) -> str:
+        """``3 items: 2 created, 1 failed``: the counts that are not zero, in one column."""
+        counts = [
+            (count, label)
+            for count, label in (
+                (batch.created_count, "created"),
+                (batch.updated_count, "updated"),
+                (batch.unchanged_count, "unchanged"),
+                (batch.failed_count, "failed"),
+            )
+            if count
+        ]
+        total = f"{batch.item_count:,} {ngettext('item', 'items', batch.item_count)}"
+        return f"{total}: {', '.join(f'{count:,} {label}' for count, label in counts)}" if counts else total
 
     @admin.display(description="messages")
     def messages_link(self, batch: ImportBatch) -> str:
@@ -107,10 +120,13 @@ class ImportBatchAdmin(ScopedAdmin):
                 self.log_change(
                     request, batch, f"Rolled back: deleted the messages this batch created ({result.deleted} in all)."
                 )
+            batches, deleted, kept = len(chosen), result.deleted, result.kept
             self.message_user(
                 request,
-                f"Rolled back {len(chosen)} batch(es): deleted {result.deleted} message(s) they created; "
-                f"kept {result.kept} message(s) they only updated.",
+                f"Rolled back {batches} {ngettext('batch', 'batches', batches)}: "
+                f"deleted {deleted} {ngettext('message', 'messages', deleted)} "
+                f"{ngettext('it', 'they', batches)} created; kept {kept} {ngettext('message', 'messages', kept)} "
+                f"{ngettext('it', 'they', batches)} only updated.",
             )
             return None
         context = {

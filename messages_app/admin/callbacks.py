@@ -12,6 +12,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.translation import ngettext
 
 from .. import tasks
 from ..callbacks import policy
@@ -67,7 +68,8 @@ class CallbackDeliveryAdmin(ScopedAdmin):
     @admin.action(description="Resend the selected callbacks")
     def resend(self, request: HttpRequest, queryset: QuerySet) -> None:
         count = tasks.resend(queryset)
-        self.message_user(request, f"Queued {count} callback(s) for a new round of attempts.", messages.SUCCESS)
+        callbacks = ngettext("callback", "callbacks", count)
+        self.message_user(request, f"Queued {count} {callbacks} for a new round of attempts.", messages.SUCCESS)
 
 
 class ApiClientForm(forms.ModelForm):

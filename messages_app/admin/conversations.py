@@ -10,6 +10,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadReque
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from .. import transcripts
 from ..models import Conversation, Message
@@ -57,10 +58,12 @@ class ConversationAdmin(ScopedAdmin):
 
     @admin.display(description="messages")
     def messages_link(self, conversation: Conversation) -> str:
+        count = conversation.total_message_count
         return format_html(
-            '<a href="{}">{} messages</a>',
+            '<a href="{}">{} {}</a>',
             customer_messages_url(conversation.customer_id),
-            conversation.total_message_count,
+            count,
+            ngettext("message", "messages", count),
         )
 
     @admin.display(description="browse")

@@ -8,10 +8,11 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
+from django.utils.translation import ngettext
 
 from .. import scoping
 from ..models import Conversation, Department, ImportBatch, Message
-from .base import ScopedAdmin, admin_url
+from .base import EMPTY, ScopedAdmin, admin_url
 
 
 @admin.register(Department)
@@ -50,7 +51,8 @@ class DepartmentAdmin(ScopedAdmin):
     @admin.display(description="conversations")
     def conversations_link(self, department: Department) -> str:
         url = f"{admin_url(Conversation, 'changelist')}?department={department.pk}"
-        return format_html('<a href="{}">{} conversations</a>', url, department.conversation_count)
+        count = department.conversation_count
+        return format_html('<a href="{}">{} {}</a>', url, count, ngettext("conversation", "conversations", count))
 
     @admin.display(description="messages")
     def messages_link(self, department: Department) -> str:
@@ -64,7 +66,7 @@ class DepartmentAdmin(ScopedAdmin):
     @admin.display(description="browse")
     def links(self, department: Department) -> str:
         if department.pk is None:
-            return "-"
+            return EMPTY
         return format_html(
             "{} · {} · {}",
             self.conversations_link(department),

@@ -1,4 +1,9 @@
-"""List filters of the admin's change lists."""
+"""List filters of the admin's change lists.
+
+A filter with many values (a message's purpose has 113; a dealership group can have
+dozens of departments) is a ``<select>`` (``DropdownFilterMixin``) instead of a column of
+links as tall as the list itself; the query parameters stay Django's own.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +14,21 @@ from django.http import HttpRequest
 from .. import scoping
 from ..models import Department
 
+DROPDOWN_FILTER_TEMPLATE = "admin/messages_app/dropdown_filter.html"
 
-class DepartmentListFilter(admin.SimpleListFilter):
+
+class DropdownFilterMixin:
+    """Shows the filter's choices as one ``<select>``: choosing one opens its query string
+    (``dropdown_filter.js``, loaded by ``ScopedAdmin``)."""
+
+    template = DROPDOWN_FILTER_TEMPLATE
+
+
+class DropdownChoicesFilter(DropdownFilterMixin, admin.ChoicesFieldListFilter):
+    """A field with a long list of choices, filtered by ``<field>__exact`` as Django does."""
+
+
+class DepartmentListFilter(DropdownFilterMixin, admin.SimpleListFilter):
     """The departments the user may see (never the names of any other)."""
 
     title = "department"

@@ -16,6 +16,7 @@ from django import forms
 from django.contrib.admin import widgets as admin_widgets
 from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db import models
+from django.utils.text import capfirst
 
 from .. import wire
 from ..enums import MessageTagValue
@@ -55,14 +56,26 @@ class ExactDateTimeInput(forms.DateTimeInput):
         super().__init__(attrs={"class": "vTextField", **(attrs or {})}, format=DATETIME_FORMAT)
 
 
+class NullableJSONField(forms.JSONField):
+    """JSON whose absence is an empty box, not the word ``null``; an empty box stays null."""
+
+    def prepare_value(self, value: Any) -> Any:
+        return "" if value is None else super().prepare_value(value)
+
+
 def formfield_for(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
     """Form fields that keep stored values exactly; ``None`` lets the admin choose."""
     if db_field.choices:
         return None
+    if isinstance(db_field, models.JSONField) and db_field.null:
+        return db_field.formfield(
+            form_class=NullableJSONField,
+            widget=admin_widgets.AdminTextareaWidget(attrs={"rows": 3}),
+        )
     if isinstance(db_field, models.DateTimeField):
         return forms.DateTimeField(
             required=not db_field.blank,
-            label=db_field.verbose_name.capitalize(),
+            label=capfirst(db_field.verbose_name),
             widget=ExactDateTimeInput(),
             input_formats=[DATETIME_FORMAT, "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%dT%H:%M:%S"],
             help_text="UTC, for example 2025-03-28 11:34:43.227000.",
@@ -78,7 +91,7 @@ def formfield_for(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
             required=not db_field.blank,
             max_length=db_field.max_length,
             empty_value=None if db_field.null else "",
-            label=db_field.verbose_name.capitalize(),
+            label=capfirst(db_field.verbose_name),
             widget=widget,
             help_text=db_field.help_text,
         )

@@ -17,16 +17,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect
 from django.urls import path
-from django.utils.html import format_html, format_html_join
+from django.utils.html import escape, format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.text import Truncator
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from .. import corrections, scoping, selectors
 from ..models import Conversation, Message, MessageTag, MessageTagParent, MessageTagSecondaryAttribute
 from ..transfer import exporting
-from .base import ScopedAdmin, ScopedInline, admin_url, customer_messages_url, pretty_json
+from .base import EMPTY, ScopedAdmin, ScopedInline, admin_url, customer_messages_url, pretty_json
 from .corrections import CorrectionMixin
-from .filters import CorrectedListFilter, DepartmentListFilter, HiddenListFilter
+from .filters import CorrectedListFilter, DepartmentListFilter, DropdownChoicesFilter, HiddenListFilter
 from .forms import MessageCorrectionForm
 from .inlines import (
     AttachmentInline,
@@ -39,6 +41,11 @@ from .inlines import (
 )
 
 
+def messages_count(count: int) -> str:
+    """``1 message``, ``2 messages``."""
+    return f"{count} {ngettext('message', 'messages', count)}"
+
+
 @admin.register(Message)
 class MessageAdmin(CorrectionMixin, ScopedAdmin):
     """Messages: find, read and correct; the imported item stays read-only beside the correction."""
@@ -46,25 +53,17 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
     staff_may_change = True
     form = MessageCorrectionForm
     change_list_template = "admin/messages_app/message/change_list.html"
-    list_display = (
-        "message_at",
-        "customer_link",
-        "department",
-        "type",
-        "protocol",
-        "purpose",
-        "excerpt",
-        "trashed",
-        "hidden",
-        "corrected",
-    )
+    # Few, narrow columns (static/messages_app/admin/comms_admin.css fixes their widths), so
+    # the list fits a 1,400-pixel window beside the filters: type, protocol and purpose share
+    # one, and trashed, hidden and corrected are badges in another.
+    list_display = ("message_at", "customer_link", "department", "kind", "excerpt", "flags")
     list_display_links = ("message_at",)
     list_select_related = ("customer", "department")
     list_filter = (
         DepartmentListFilter,
         "type",
         "protocol",
-        "purpose",
+        ("purpose", DropdownChoicesFilter),
         "is_trashed",
         HiddenListFilter,
         CorrectedListFilter,
@@ -173,21 +172,29 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
         url = admin_url(Conversation, "transcript", message.conversation_id)
         return format_html('<a href="{}?message={}#m{}">{}</a>', url, message.pk, message.pk, message.customer.uuid)
 
-    @admin.display(description="body")
+    @admin.display(description="type · protocol · purpose")
+    def kind(self, message: Message) -> str:
+        """``OUTGOING · TEXT · F``; a long value may break after its underscores."""
+        values = [escape(value) for value in (message.type, message.protocol, message.purpose) if value]
+        return mark_safe(" · ".join(values).replace("_", "_<wbr>")) if values else EMPTY  # noqa: S308 (escaped)
+
+    @admin.display(description="subject or body")
     def excerpt(self, message: Message) -> str:
         return Truncator(message.subject or message.body or "").chars(80)
 
-    @admin.display(description="trashed", boolean=True)
-    def trashed(self, message: Message) -> bool:
-        return message.is_trashed
-
-    @admin.display(description="hidden", boolean=True)
-    def hidden(self, message: Message) -> bool:
-        return not message.show_in_customer_conversation
-
-    @admin.display(description="corrected", boolean=True)
-    def corrected(self, message: Message) -> bool:
-        return message.corrected_at is not None
+    @admin.display(description="flags", empty_value="")
+    def flags(self, message: Message) -> str:
+        """Trashed, hidden and corrected as badges: one narrow column instead of three."""
+        flags = [
+            (name, name)
+            for name, present in (
+                ("trashed", message.is_trashed),
+                ("hidden", not message.show_in_customer_conversation),
+                ("corrected", message.corrected_at is not None),
+            )
+            if present
+        ]
+        return format_html_join(" ", '<span class="flag flag-{}">{}</span>', flags)
 
     @admin.display(description="conversation")
     def browse(self, message: Message) -> str:
@@ -211,7 +218,7 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
             if batch is not None
         ]
         if not links:
-            return "-"
+            return EMPTY
         return format_html_join(" · ", '{}: <a href="{}">{}</a>', links)
 
     @admin.display(description="source payload")
@@ -234,7 +241,16 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
 
     def _report_revert(self, request: HttpRequest, result: corrections.RevertResult) -> None:
         if result.reverted:
-            self.message_user(request, f"Reverted {result.reverted} message(s) to their imported state.")
+            count = result.reverted
+            self.message_user(
+                request,
+                ngettext(
+                    "Reverted %(count)d message to its imported state.",
+                    "Reverted %(count)d messages to their imported state.",
+                    count,
+                )
+                % {"count": count},
+            )
         for source_uuid, errors in result.failed[:20]:
             self.message_user(
                 request, f"{source_uuid} could not be reverted: {'; '.join(errors)}", level=messages.ERROR
@@ -243,22 +259,22 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
     @admin.action(description="Move selected messages to the trash", permissions=["change"])
     def move_to_trash(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         changed = corrections.set_trashed(queryset, True, user=request.user)
-        self.message_user(request, f"Moved {changed} message(s) to the trash.")
+        self.message_user(request, f"Moved {messages_count(changed)} to the trash.")
 
     @admin.action(description="Restore selected messages from the trash", permissions=["change"])
     def restore_from_trash(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         changed = corrections.set_trashed(queryset, False, user=request.user)
-        self.message_user(request, f"Restored {changed} message(s) from the trash.")
+        self.message_user(request, f"Restored {messages_count(changed)} from the trash.")
 
     @admin.action(description="Hide selected messages from the customer conversation", permissions=["change"])
     def hide_from_customer(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         changed = corrections.set_shown(queryset, False, user=request.user)
-        self.message_user(request, f"Hid {changed} message(s) from the customer conversation.")
+        self.message_user(request, f"Hid {messages_count(changed)} from the customer conversation.")
 
     @admin.action(description="Show selected messages in the customer conversation", permissions=["change"])
     def show_to_customer(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:
         changed = corrections.set_shown(queryset, True, user=request.user)
-        self.message_user(request, f"Showed {changed} message(s) in the customer conversation.")
+        self.message_user(request, f"Showed {messages_count(changed)} in the customer conversation.")
 
     @admin.action(description="Revert selected messages to their imported state", permissions=["change"])
     def revert(self, request: HttpRequest, queryset: QuerySet[Message]) -> None:

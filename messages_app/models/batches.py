@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import ngettext
 
 from ..enums import ImportSource
 from .clients import ApiClient
@@ -19,7 +20,7 @@ class ImportBatch(models.Model):
     client = models.ForeignKey(ApiClient, on_delete=models.SET_NULL, null=True, blank=True)
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True)
     origin = models.CharField(max_length=500, blank=True, help_text="Client address, file name or command line.")
-    callback_path_url = models.TextField(blank=True)
+    callback_path_url = models.TextField("callback path URL", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     item_count = models.PositiveIntegerField(default=0)
     created_count = models.PositiveIntegerField(default=0)
@@ -30,6 +31,7 @@ class ImportBatch(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "import batch"
         verbose_name_plural = "import batches"
         indexes = [
             models.Index(fields=["department", "-created_at"], name="batch_dept_created_idx"),
@@ -38,4 +40,5 @@ class ImportBatch(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"Batch {self.pk} ({self.get_source_display()}, {self.item_count} items)"
+        items = ngettext("item", "items", self.item_count)
+        return f"Batch {self.pk} ({self.get_source_display()}, {self.item_count} {items})"

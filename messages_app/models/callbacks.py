@@ -28,10 +28,10 @@ class CallbackDelivery(models.Model):
     batch = models.ForeignKey(ImportBatch, on_delete=models.CASCADE, related_name="callback_deliveries")
     client = models.ForeignKey(ApiClient, on_delete=models.CASCADE, related_name="callback_deliveries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    source_uuid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, blank=True)
-    url = models.TextField()
+    source_uuid = models.CharField("source UUID", max_length=IDENTIFIER_MAX_LENGTH, blank=True)
+    url = models.TextField("URL")
     payload = models.JSONField()
-    webhook_id = models.CharField(max_length=64, unique=True)
+    webhook_id = models.CharField("webhook ID", max_length=64, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempt_count = models.PositiveIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
@@ -41,6 +41,7 @@ class CallbackDelivery(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "callback delivery"
         verbose_name_plural = "callback deliveries"
         indexes = [
             models.Index(fields=["department", "-created_at"], name="callback_dept_created_idx"),
@@ -60,11 +61,13 @@ class CallbackAttempt(models.Model):
     attempted_at = models.DateTimeField(auto_now_add=True)
     status = models.CharField(max_length=16, choices=CallbackDelivery.Status.choices)
     response_code = models.PositiveIntegerField(null=True, blank=True)
-    duration_ms = models.PositiveIntegerField(default=0)
+    duration_ms = models.PositiveIntegerField("duration (ms)", default=0)
     error = models.TextField(max_length=2000, blank=True)
 
     class Meta:
         ordering = ["delivery", "number"]
+        verbose_name = "callback attempt"
+        verbose_name_plural = "callback attempts"
         indexes = [models.Index(fields=["department", "-attempted_at"], name="callback_attempt_dept_idx")]
 
     def __str__(self) -> str:

@@ -27,7 +27,10 @@ class ApiClient(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     callback_base_url = models.URLField(
-        max_length=500, blank=True, help_text="callBackPathUrl paths are resolved against this URL."
+        "callback base URL",
+        max_length=500,
+        blank=True,
+        help_text="callBackPathUrl paths are resolved against this URL.",
     )
     callback_origins = models.JSONField(
         default=list,
@@ -41,6 +44,8 @@ class ApiClient(models.Model):
 
     class Meta:
         ordering = ["name"]
+        verbose_name = "API client"
+        verbose_name_plural = "API clients"
 
     def __str__(self) -> str:
         return self.name
@@ -76,6 +81,8 @@ class ApiClientGrant(models.Model):
 
     class Meta:
         ordering = ["client", "department", "scope"]
+        verbose_name = "API client grant"
+        verbose_name_plural = "API client grants"
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "department", "scope"],

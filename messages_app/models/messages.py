@@ -25,14 +25,14 @@ class Message(models.Model):
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="messages")
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
-    source_uuid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH)
-    message_uuid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, unique=True)
-    callback_path_url = models.TextField(null=True, blank=True)
+    source_uuid = models.CharField("source UUID", max_length=IDENTIFIER_MAX_LENGTH)
+    message_uuid = models.CharField("message UUID", max_length=IDENTIFIER_MAX_LENGTH, unique=True)
+    callback_path_url = models.TextField("callback path URL", null=True, blank=True)
     sent_on = models.DateTimeField(null=True, blank=True)
     received_on = models.DateTimeField(null=True, blank=True)
-    message_at = models.DateTimeField(help_text="The later of sentOn and receivedOn.")
-    user_uuid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
-    communication_uid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
+    message_at = models.DateTimeField("message time", help_text="The later of sentOn and receivedOn.")
+    user_uuid = models.CharField("user UUID", max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
+    communication_uid = models.CharField("communication UID", max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
 
     body = models.TextField(null=True, blank=True)
     type = models.CharField(max_length=ENUM_MAX_LENGTH, choices=MessageType.choices, null=True, blank=True)
@@ -42,7 +42,7 @@ class Message(models.Model):
     subject = models.TextField(null=True, blank=True)
     meta_data = models.JSONField(null=True, blank=True)
     tags = models.JSONField(null=True, blank=True)
-    is_trashed = models.BooleanField(default=False, help_text="tags contains TRASH.")
+    is_trashed = models.BooleanField("trashed", default=False, help_text="tags contains TRASH.")
     default_reply_action = models.TextField(null=True, blank=True)
     update_thread_timestamp = models.BooleanField(default=True)
     update_total_message_count = models.BooleanField(default=True)
@@ -150,6 +150,7 @@ class DraftAttributes(MessagePart):
 
     class Meta:
         ordering = ["message"]
+        verbose_name = "draft attributes"
         verbose_name_plural = "draft attributes"
 
     def __str__(self) -> str:
@@ -161,13 +162,13 @@ class Attachment(MessagePart):
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
     position = models.PositiveIntegerField()
-    file_url = models.TextField(null=True, blank=True)
+    file_url = models.TextField("file URL", null=True, blank=True)
     attachment_extension = models.TextField(null=True, blank=True)
     mime_type = models.TextField(null=True, blank=True)
     original_file_name = models.TextField(null=True, blank=True)
     doc_size = models.TextField(null=True, blank=True, help_text="A plain string in the source.")
-    thumbnail_url = models.TextField(null=True, blank=True)
-    media_preview_url = models.TextField(null=True, blank=True)
+    thumbnail_url = models.TextField("thumbnail URL", null=True, blank=True)
+    media_preview_url = models.TextField("media preview URL", null=True, blank=True)
 
     class Meta:
         ordering = ["message", "position"]
@@ -188,13 +189,15 @@ class MessageTag(MessagePart):
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="message_tags")
     position = models.PositiveIntegerField()
-    tag_type_uuid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
+    tag_type_uuid = models.CharField("tag type UUID", max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
     reference_identifier = models.TextField(null=True, blank=True)
     value = models.JSONField(null=True, blank=True)
     primary_attribute_value = models.TextField(null=True, blank=True)
 
     class Meta:
         ordering = ["message", "position"]
+        verbose_name = "message tag"
+        verbose_name_plural = "message tags"
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "position"],
@@ -223,6 +226,8 @@ class MessageTagSecondaryAttribute(MessagePart):
 
     class Meta:
         ordering = ["tag", "position"]
+        verbose_name = "secondary attribute"
+        verbose_name_plural = "secondary attributes"
         constraints = [
             models.UniqueConstraint(
                 fields=["tag", "position"],
@@ -241,11 +246,13 @@ class MessageTagParent(MessagePart):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
     tag = models.ForeignKey(MessageTag, on_delete=models.DO_NOTHING, related_name="parent_tags")
     position = models.PositiveIntegerField()
-    tag_type_uuid = models.CharField(max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
+    tag_type_uuid = models.CharField("tag type UUID", max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
     reference_identifier = models.TextField(null=True, blank=True)
 
     class Meta:
         ordering = ["tag", "position"]
+        verbose_name = "parent tag"
+        verbose_name_plural = "parent tags"
         constraints = [
             models.UniqueConstraint(
                 fields=["tag", "position"],
@@ -269,6 +276,7 @@ class NotificationAttributes(MessagePart):
 
     class Meta:
         ordering = ["message"]
+        verbose_name = "notification attributes"
         verbose_name_plural = "notification attributes"
 
     def __str__(self) -> str:
@@ -284,6 +292,8 @@ class NotificationNotifier(MessagePart):
 
     class Meta:
         ordering = ["message", "position"]
+        verbose_name = "additional notifier"
+        verbose_name_plural = "additional notifiers"
         constraints = [
             models.UniqueConstraint(
                 fields=["message", "position"],
@@ -334,13 +344,14 @@ class VoiceCallAttributes(MessagePart):
     call_identifier = models.TextField(null=True, blank=True)
     call_date_time = models.DateTimeField(null=True, blank=True)
     call_broker = models.TextField(null=True, blank=True)
-    recording_url = models.TextField(null=True, blank=True)
+    recording_url = models.TextField("recording URL", null=True, blank=True)
     record_call = models.BooleanField(null=True, blank=True)
     transcribe_call = models.BooleanField(null=True, blank=True)
     transcribe_text = models.TextField(null=True, blank=True)
 
     class Meta:
         ordering = ["message"]
+        verbose_name = "voice call attributes"
         verbose_name_plural = "voice call attributes"
 
     def __str__(self) -> str:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TextIO
 
+from django.utils.translation import ngettext
 from tqdm import tqdm
 
 from ..errors import ErrorCode
@@ -258,7 +259,8 @@ class IngestTally:
         """The closing lines of a run."""
         elapsed = time.monotonic() - self.started
         lines = [
-            f"{title}: {self.items:,} items in {self.batches:,} batches, {_duration(elapsed)}"
+            f"{title}: {self.items:,} {ngettext('item', 'items', self.items)} in {self.batches:,} "
+            f"{ngettext('batch', 'batches', self.batches)}, {_duration(elapsed)}"
             + (" (INTERRUPTED)" if interrupted else ""),
             "  "
             + ", ".join(

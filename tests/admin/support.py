@@ -59,15 +59,6 @@ def transcript_url(conversation: Conversation) -> str:
     return f"/admin/messages_app/conversation/{conversation.pk}/transcript/"
 
 
-@pytest.fixture(autouse=True)
-def plain_static_files(settings):
-    """Admin pages link static files; the tests run without collectstatic's manifest."""
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-
-
 @pytest.fixture
 def two_departments(db) -> tuple[Department, Department]:
     """Two departments of one dealership group, each with a customer and messages."""

@@ -15,7 +15,6 @@ from tests.admin.support import (
 from tests.builders import full_message, minimal_message, with_attrs
 
 # Fixtures shared by the admin tests.
-plain_static_files = support.plain_static_files
 two_departments = support.two_departments
 
 pytestmark = pytest.mark.django_db

@@ -14,7 +14,6 @@ from messages_app.models import (
     MessageTagParent,
     MessageTagSecondaryAttribute,
 )
-from tests.admin import support
 from tests.admin.support import (
     change_url,
     changelist,
@@ -25,7 +24,6 @@ from tests.admin.support import (
 from tests.builders import full_message, minimal_message, with_attrs
 
 # Fixtures shared by the admin tests.
-plain_static_files = support.plain_static_files
 
 pytestmark = pytest.mark.django_db
 

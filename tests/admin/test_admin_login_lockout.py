@@ -14,10 +14,6 @@ pytestmark = pytest.mark.django_db
 def staff(settings):
     settings.AXES_FAILURE_LIMIT = 3
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins, same flow
-    settings.STORAGES = {  # no collectstatic manifest in tests (as in tests/admin/support.py)
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     return get_user_model().objects.create_user("clerk", password=PASSWORD, is_staff=True, is_superuser=True)
 
 

@@ -6,7 +6,6 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from messages_app.models import Conversation
-from tests.admin import support
 from tests.admin.support import (
     changelist,
     client_for,
@@ -17,7 +16,6 @@ from tests.admin.support import (
 from tests.builders import full_message
 
 # Fixtures shared by the admin tests.
-plain_static_files = support.plain_static_files
 
 pytestmark = pytest.mark.django_db
 

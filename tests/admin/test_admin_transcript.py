@@ -6,7 +6,6 @@ import pytest
 
 from messages_app import transcripts
 from messages_app.models import Conversation, Message
-from tests.admin import support
 from tests.admin.support import (
     client_for,
     import_items,
@@ -16,7 +15,6 @@ from tests.admin.support import (
 from tests.builders import full_message, minimal_message, with_attrs
 
 # Fixtures shared by the admin tests.
-plain_static_files = support.plain_static_files
 
 pytestmark = pytest.mark.django_db
 

@@ -429,10 +429,6 @@ def test_on_the_database_backend_the_task_row_commits_with_the_import_and_db_wor
 
 @pytest.mark.django_db(transaction=True)
 def test_the_admin_shows_deliveries_with_attempts_and_resends(put, hooked_client, receiver, admin_client, settings):
-    settings.STORAGES = {  # no collectstatic manifest in tests (as in tests/admin/support.py)
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
     receiver.script = [(500, {})] * 3
     put({"callBackPathUrl": "done", "saveMessageRequestList": [minimal_message(1)]})
     delivery = CallbackDelivery.objects.get()

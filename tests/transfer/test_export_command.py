@@ -195,7 +195,7 @@ def test_standard_output_carries_only_the_documents(department, tmp_path):
 
     assert result.code == 0
     assert [len(d["saveMessageRequestList"]) for d in exported(result)] == [2]
-    assert "Exported 2 messages in 1 documents to standard output." in result.stderr
+    assert "Exported 2 messages in 1 document to standard output." in result.stderr
 
 
 def test_an_interrupted_export_leaves_no_file(department, tmp_path, monkeypatch):

@@ -13,6 +13,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import ngettext
 
 from ...transfer.common import UnusableInput, select_messages
 from ...transfer.exporting import DEFAULT_CHUNK_SIZE, ExportCount, output_file, parse_since, write_export
@@ -79,7 +80,9 @@ class Command(BaseCommand):
         reporter.close()
         where = options["output"] or "standard output"
         if options["verbosity"] > 0:
-            stderr.write(f"Exported {count.messages:,} messages in {count.documents:,} documents to {where}.\n")
+            messages = ngettext("message", "messages", count.messages)
+            documents = ngettext("document", "documents", count.documents)
+            stderr.write(f"Exported {count.messages:,} {messages} in {count.documents:,} {documents} to {where}.\n")
 
     def _write_stdout(self, line: str) -> None:
         self.stdout.write(line, ending="")

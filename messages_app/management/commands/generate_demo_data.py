@@ -3,6 +3,7 @@
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.translation import ngettext
 
 from ...transfer.demo_data import generate
 
@@ -33,7 +34,8 @@ class Command(BaseCommand):
             raise CommandError(str(error)) from error
         self.stdout.write(
             self.style.SUCCESS(
-                f"Generated {run.messages:,} messages for {run.customers:,} customers in {run.departments} "
-                f"department(s) in {run.seconds:.1f} s (run tag {run.tag})."
+                f"Generated {run.messages:,} {ngettext('message', 'messages', run.messages)} for "
+                f"{run.customers:,} {ngettext('customer', 'customers', run.customers)} in {run.departments} "
+                f"{ngettext('department', 'departments', run.departments)} in {run.seconds:.1f} s (run tag {run.tag})."
             )
         )
