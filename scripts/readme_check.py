@@ -245,6 +245,17 @@ class Check:
         )
 
 
+def printed_block(output: str, title: str) -> list[str]:
+    """The indented lines printed under ``title``, unindented."""
+    lines = output.split(title, 1)[1].splitlines()[1:]
+    block: list[str] = []
+    for line in lines:
+        if not line.startswith("  "):
+            break
+        block.append(line.strip())
+    return block
+
+
 def put_message_uuid(answer: str) -> str:
     """The messageUuid of a PUT's first item, or "" when the answer is not one."""
     try:
@@ -315,8 +326,7 @@ def main() -> int:
         elapsed = time.monotonic() - started
         print(f"ok   {elapsed:5.1f}s  README line {blocks[0].line}: ./scripts/demo.sh (PORT={check.port})", flush=True)
         check.secret = re.search(r"API secret\s*:\s*(\S+)", printed).group(1)
-        try_it = printed.split("Try it:", 1)[1].strip().split("\n\n", 1)[0]
-        printed_curl = "\n".join(line.strip() for line in try_it.splitlines())
+        printed_curl = "\n".join(printed_block(printed, "Try it:"))
         check.run(check.substitute(printed_curl), label="the curl setup_demo printed")
         check.make_files()
         for block in blocks[1:]:
