@@ -5,6 +5,11 @@ that opens with Django's ``KeyError`` for the command name (it looks the command
 without the project's apps when the settings fail), and from gunicorn as a traceback per
 worker. Only errors raised while the settings load are shortened: once they are loaded,
 an ``ImproperlyConfigured`` is a programming error and keeps its traceback.
+
+Under gunicorn the line comes from the process that loads the app. With several workers
+and no ``preload_app``, they all fail at once and gunicorn 23 may add a traceback of its
+own ``HaltServer`` while it stops (a race in its master); preloading loads the settings
+once, in the master, before any worker forks.
 """
 
 from __future__ import annotations
