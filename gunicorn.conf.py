@@ -108,6 +108,20 @@ logger_class = Logger
 _created_metrics_dir: list[str] = []
 
 
+def on_starting(server: Any) -> None:
+    """Load the Django settings once, in the master, before any worker forks: a settings
+    error (no SECRET_KEY with DEBUG off) is then one line and exit status 4, instead of one
+    failure per worker and gunicorn's own traceback while it stops. Only the settings are
+    loaded here, not the app, so the metrics set up in ``when_ready`` still apply to it."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_project.settings")
+    from django.conf import settings
+
+    from comms_project.startup import WSGI_EXIT_STATUS, settings_errors_reported
+
+    with settings_errors_reported("gunicorn", WSGI_EXIT_STATUS):
+        settings.SECRET_KEY  # noqa: B018 (loads the settings)
+
+
 def when_ready(server: Any) -> None:
     """Prepare the folder of the workers' metric values: once per master start (not on a
     reload), after the sockets are bound and before the first worker is forked."""

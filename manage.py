@@ -6,7 +6,7 @@ import sys
 
 
 def main():
-    """Run administrative tasks."""
+    """Run administrative tasks; settings that cannot load are one line on stderr, exit 78."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_project.settings")
     try:
         from django.core.management import execute_from_command_line
@@ -16,7 +16,10 @@ def main():
             "available on your PYTHONPATH environment variable? Did you "
             "forget to activate a virtual environment?"
         ) from exc
-    execute_from_command_line(sys.argv)
+    from comms_project.startup import settings_errors_reported
+
+    with settings_errors_reported("manage.py"):
+        execute_from_command_line(sys.argv)
 
 
 if __name__ == "__main__":

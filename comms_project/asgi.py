@@ -11,6 +11,9 @@ import os
 
 from django.core.asgi import get_asgi_application
 
+from comms_project.startup import WSGI_EXIT_STATUS, settings_errors_reported
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_project.settings")
 
-application = get_asgi_application()
+with settings_errors_reported("comms_project.asgi", WSGI_EXIT_STATUS):
+    application = get_asgi_application()

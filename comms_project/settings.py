@@ -30,7 +30,11 @@ DEBUG = env("DEBUG")
 SECRET_KEY = env("SECRET_KEY", default="")
 if not SECRET_KEY:
     if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
+        # manage.py and the WSGI entry point print this as one line (comms_project/startup.py).
+        raise ImproperlyConfigured(
+            "SECRET_KEY must be set when DEBUG is off: set it in the environment or in .env beside manage.py "
+            "(see .env.example)."
+        )
     SECRET_KEY = "insecure-development-key-only-used-with-DEBUG-on"  # noqa: S105 (DEBUG only)
 ALLOWED_HOSTS = env("ALLOWED_HOSTS")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])

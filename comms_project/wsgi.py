@@ -14,8 +14,12 @@ import os
 from django.core.wsgi import get_wsgi_application
 from django.urls import get_resolver
 
+from comms_project.startup import WSGI_EXIT_STATUS, settings_errors_reported
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "comms_project.settings")
 
-application = get_wsgi_application()
+# A settings error (no SECRET_KEY with DEBUG off) is one line on stderr and exit status 4.
+with settings_errors_reported("comms_project.wsgi", WSGI_EXIT_STATUS):
+    application = get_wsgi_application()
 get_resolver().url_patterns  # noqa: B018 (imports every view now)
 gc.freeze()

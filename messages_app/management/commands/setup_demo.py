@@ -1,6 +1,7 @@
 """`setup_demo`: the README's first command's demo data, with fresh credentials printed.
 
-Idempotent: run again, it keeps the department and renews every secret and password.
+Idempotent: run again, it keeps the department and its demo history (imported again, it
+answers unchanged) and renews every secret and password.
 """
 
 import secrets
@@ -11,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandParser
 
 from ...clients import register_client
 from ...models import Department
+from ...transfer.demo_history import load_demo_history
 
 DEMO_DEPARTMENT = "demo-department"
 DEMO_CLIENT = "demo-client"
@@ -20,12 +22,13 @@ DEMO_STAFF = "demo-staff"
 
 class Command(BaseCommand):
     help = (
-        "Create a demo department, API client, superuser and staff member of the department, with fresh "
-        "credentials, and print them."
+        "Create a demo department with a small demo history, an API client, a superuser and a staff member "
+        "of the department, with fresh credentials, and print them."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--no-history", action="store_true", help="Do not import the demo history.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         department, _ = Department.objects.get_or_create(uuid=DEMO_DEPARTMENT, defaults={"name": "Demo department"})
@@ -43,6 +46,8 @@ class Command(BaseCommand):
         staff.set_password(staff_password)
         staff.save()
         department.members.add(staff)
+        if not options["no_history"]:
+            load_demo_history(department, staff=staff)
         base = options["base_url"].rstrip("/")
         url = f"{base}/communications/department/{DEMO_DEPARTMENT}/customer/demo-customer/communication/historical"
         body = (
