@@ -682,6 +682,8 @@ class Server:
                 str(HTTP_TIMEOUT),
                 "--log-level",
                 "warning",
+                "--access-logfile",
+                "/dev/null",
             ],
             cwd=ROOT,
             env=env,

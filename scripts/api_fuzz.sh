@@ -16,7 +16,7 @@ export ALLOWED_HOSTS="127.0.0.1,localhost" AUTH_LOCKOUT_FAILURES=1000000 LOG_LEV
 export FUZZ_CLIENT=fuzz-client FUZZ_SECRET="fuzz-secret-$(date +%s)-0123456789" FUZZ_DEPARTMENT=fuzz-department
 .venv/bin/python manage.py migrate --noinput --verbosity 0
 .venv/bin/python manage.py create_api_client "$FUZZ_CLIENT" --department "$FUZZ_DEPARTMENT" --password "$FUZZ_SECRET" >/dev/null
-.venv/bin/gunicorn comms_project.wsgi --bind "127.0.0.1:$PORT" --workers 2 --log-level warning &
+.venv/bin/gunicorn comms_project.wsgi --bind "127.0.0.1:$PORT" --workers 2 --log-level warning --access-logfile /dev/null &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/communications/schema/" && break; sleep 0.2; done

@@ -13,7 +13,7 @@ export CHECK_CLIENT=generated-client CHECK_SECRET="generated-client-secret-$(dat
 export CHECK_BASE_URL="http://127.0.0.1:$PORT"
 .venv/bin/python manage.py migrate --noinput --verbosity 0
 .venv/bin/python manage.py create_api_client "$CHECK_CLIENT" --department "$CHECK_DEPARTMENT" --password "$CHECK_SECRET" >/dev/null
-.venv/bin/gunicorn comms_project.wsgi --bind "127.0.0.1:$PORT" --workers 1 --log-level warning &
+.venv/bin/gunicorn comms_project.wsgi --bind "127.0.0.1:$PORT" --workers 1 --log-level warning --access-logfile /dev/null &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -sf -o "$work/schema.json" "$CHECK_BASE_URL/communications/schema/?format=json" && break; sleep 0.2; done
