@@ -251,6 +251,11 @@ CALLBACK_TIMEOUT = (
 )
 # Hosts (as written in the URL) exempt from the SSRF address checks; empty in production.
 CALLBACK_ALLOWED_HOSTS = env.list("CALLBACK_ALLOWED_HOSTS", default=[])
+# Deliveries of one task sent at once by the worker (threads, one HTTP session each).
+CALLBACK_PARALLELISM = env.int("CALLBACK_PARALLELISM", default=8)
+# run_callback_worker: a RUNNING task whose lease has not been renewed for this long is
+# put back to READY (its worker died); the lease is renewed every third of it.
+TASK_STALE_SECONDS = env.float("TASK_STALE_SECONDS", default=300.0)
 
 # Operations (README "Operations"): log format, Prometheus metrics, Sentry.
 # LOG_FORMAT=json: one JSON object per log line, with the request's context fields.

@@ -22,7 +22,7 @@ psql_admin() {
 cleanup() {
   status=$?
   set +e
-  # honcho passes SIGTERM on to gunicorn and db_worker and waits for them.
+  # honcho passes SIGTERM on to gunicorn and the worker and waits for them.
   [ -n "$stack" ] && kill "$stack" 2>/dev/null && wait "$stack" 2>/dev/null
   [ -n "$receiver" ] && kill "$receiver" 2>/dev/null
   psql_admin -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)"

@@ -7,6 +7,7 @@ the next attempt after the delay it returns. Deliveries are at-least-once: the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import random
@@ -38,6 +39,9 @@ USER_AGENT = "historical-comms-callbacks/1.0"
 # Injectable for tests: how the worker waits when its task backend cannot defer a task.
 sleep: Callable[[float], None] = time.sleep
 _ERROR_MAX_LENGTH = CallbackAttempt._meta.get_field("error").max_length
+# An answer's body is read (and discarded) up to this size so that its connection can be reused.
+_DRAIN_LIMIT = 64 * 1024
+_DRAIN_CHUNK = 16 * 1024
 
 
 class _CheckedConnectionMixin:
@@ -82,7 +86,8 @@ class CheckedAdapter(HTTPAdapter):
         self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
 
 
-def _session() -> requests.Session:
+def new_session() -> requests.Session:
+    """A session that connects only to checked addresses; reuse it (keep-alive) within one thread."""
     session = requests.Session()
     session.trust_env = False  # no environment proxies: a proxy would connect for us, unchecked
     adapter = CheckedAdapter(max_retries=0)
@@ -122,8 +127,23 @@ def _retry_after(value: str | None) -> float | None:
         return None
 
 
-def attempt_delivery(delivery_id: int) -> float | None:
-    """Make one attempt; return the delay before the next one, or None when there is none."""
+def _drain(response: requests.Response) -> None:
+    """Read a short answer to its end so its connection returns to the pool (keep-alive);
+    a longer one is not read further, and its connection is dropped by ``close``."""
+    received = 0
+    for chunk in response.iter_content(_DRAIN_CHUNK):
+        received += len(chunk)
+        if received >= _DRAIN_LIMIT:
+            break
+    response.close()
+
+
+def attempt_delivery(delivery_id: int, session: requests.Session | None = None) -> float | None:
+    """Make one attempt; return the delay before the next one, or None when there is none.
+
+    ``session`` (one per thread, ``new_session``) keeps connections alive across attempts;
+    without one, the attempt uses a session of its own.
+    """
     delivery = CallbackDelivery.objects.select_related("client").filter(pk=delivery_id).first()
     if delivery is None or delivery.status != CallbackDelivery.Status.PENDING:
         return None
@@ -143,8 +163,8 @@ def attempt_delivery(delivery_id: int) -> float | None:
     retry_after: float | None = None
     started = time.monotonic()
     try:
-        with _session() as session:
-            response = session.post(
+        with contextlib.nullcontext(session) if session is not None else new_session() as used:
+            response = used.post(
                 delivery.url,
                 data=body,
                 headers=headers,
@@ -152,7 +172,7 @@ def attempt_delivery(delivery_id: int) -> float | None:
                 allow_redirects=False,
                 stream=True,
             )
-            response.close()
+            _drain(response)
         code = response.status_code
         if not 200 <= code < 300:
             error = f"HTTP {code}" + (" (redirects are not followed)" if 300 <= code < 400 else "")

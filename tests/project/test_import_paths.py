@@ -86,7 +86,7 @@ def test_a_task_row_stored_under_messages_app_tasks_still_runs(put, api_client_r
         webhook_id="msg_queued_before_the_move",
     )
     attempted = []
-    monkeypatch.setattr(delivery, "attempt_delivery", lambda delivery_id: attempted.append(delivery_id))
+    monkeypatch.setattr(delivery, "attempt_delivery", lambda delivery_id, session=None: attempted.append(delivery_id))
     DBTaskResult.objects.create(
         args_kwargs={"args": [[stored.pk]], "kwargs": {}},
         task_path="messages_app.tasks.deliver_callbacks",
