@@ -88,6 +88,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After the view: stamps a client's or staff user's write (read-your-writes on replicas).
+    "messages_app.routing.ReadYourWritesMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes requires: it answers a locked-out admin login.
@@ -137,6 +139,29 @@ if DATABASES["default"]["ENGINE"] == "comms_project.sqlite_backend":
 else:
     _TEST_DB_NAME = f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
 DATABASES["default"]["TEST"] = {"NAME": _TEST_DB_NAME}
+
+# Read replicas (README "Read replicas"): DATABASE_REPLICA_URLS=postgres://…,postgres://…
+# adds the aliases replica_0, replica_1, … that messages_app.routing sends the read API's
+# GETs and the admin's list pages to (never writes, authentication or transactions). A
+# replica that does not answer within its connect_timeout is skipped for
+# REPLICA_RETRY_SECONDS; one more than REPLICA_MAX_LAG_SECONDS behind too. A client that
+# wrote reads the primary for REPLICA_READ_YOUR_WRITES_SECONDS (the cache must be shared).
+# Tests: each replica mirrors the test database (TEST MIRROR).
+for _index, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
+    _replica = env.db_url_config(_url)
+    if _replica["ENGINE"] == "django.db.backends.sqlite3":
+        _replica["ENGINE"] = "comms_project.sqlite_backend"
+    if _replica["ENGINE"] == "django.db.backends.postgresql":
+        _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
+    _replica["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    _replica["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_HEALTH_CHECKS"]
+    _replica["TEST"] = {"MIRROR": "default"}
+    DATABASES[f"replica_{_index}"] = _replica
+DATABASE_ROUTERS = ["messages_app.routing.ReplicaRouter"]
+REPLICA_READ_YOUR_WRITES_SECONDS = env.float("REPLICA_READ_YOUR_WRITES_SECONDS", default=5.0)
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=30.0)
+REPLICA_LAG_CHECK_SECONDS = 5.0
+REPLICA_RETRY_SECONDS = 30.0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -9,10 +9,23 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from messages_app import routing
 from messages_app.clients import register_client
 from messages_app.enums import ApiScope
 from messages_app.models import Department
 from tests.builders import CLIENT_NAME, CLIENT_SECRET, DEPARTMENT_UUID, FIXTURES, basic, url
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Every run has a replica alias, so replica routing is tested everywhere: without
+    DATABASE_REPLICA_URLS, ``replica_0`` mirrors the test database (TEST MIRROR, a second
+    connection to it). Only transactional tests see it: anything else runs inside the
+    test's transaction, where the router reads the primary."""
+    from django.conf import settings
+
+    if not any(alias.startswith("replica_") for alias in settings.DATABASES):
+        default = settings.DATABASES["default"]
+        settings.DATABASES["replica_0"] = {**default, "TEST": {**default["TEST"], "MIRROR": "default", "NAME": None}}
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +34,14 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _healthy_replicas():
+    """A replica a test took down is forgotten (the circuit breaker lives in process memory)."""
+    routing.reset_health()
+    yield
+    routing.reset_health()
 
 
 @pytest.fixture(autouse=True)

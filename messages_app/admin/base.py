@@ -9,16 +9,18 @@ create messages, rollbacks remove them.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin
 from django.db import models
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from .. import scoping
+from .. import routing, scoping
 from ..models import Conversation, Customer, Department, ImportBatch, Message, MessageTag
 from .forms import PartForm, formfield_for
 from .paging import EstimatedCountPaginator
@@ -54,6 +56,21 @@ def pretty_json(value: Any) -> str:
     )
 
 
+def replica_page(request: HttpRequest, view: Callable[[], HttpResponse]) -> HttpResponse:
+    """A list page read from a replica (``routing``): GET only, rendered inside the block
+    (a TemplateResponse runs its queries when rendered), after the user and their
+    departments were read from the primary. The staff user's own recent write keeps it on
+    the primary (read-your-writes)."""
+    if request.method not in ("GET", "HEAD"):
+        return view()
+    scoping.department_ids(request)
+    with routing.replica_reads(routing.writer_key(request.user)):
+        response = view()
+        if isinstance(response, TemplateResponse) and not response.is_rendered:
+            response.render()
+    return response
+
+
 def is_staff(request: HttpRequest) -> bool:
     """An active staff user: the only kind the admin shows anything."""
     user = request.user
@@ -81,6 +98,11 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def department_id_of(self, obj: Any) -> int | None:
         return obj.department_id
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Lists read a replica when one is configured; change forms and actions never do."""
+        changelist = super().changelist_view
+        return replica_page(request, lambda: changelist(request, extra_context))
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scoping.scope(super().get_queryset(request), request, self.department_field)

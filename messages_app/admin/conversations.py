@@ -14,7 +14,7 @@ from django.utils.translation import ngettext
 
 from .. import transcripts
 from ..models import Conversation, Message
-from .base import ScopedAdmin, admin_url, customer_messages_url
+from .base import ScopedAdmin, admin_url, customer_messages_url, replica_page
 from .filters import DepartmentListFilter
 
 
@@ -78,7 +78,11 @@ class ConversationAdmin(ScopedAdmin):
         ]
 
     def transcript_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
-        """The conversation as the customer experienced it, a page at a time (newest first)."""
+        """The conversation as the customer experienced it, a page at a time (newest first),
+        read from a replica when one is configured."""
+        return replica_page(request, lambda: self._transcript(request, object_id))
+
+    def _transcript(self, request: HttpRequest, object_id: str) -> HttpResponse:
         try:
             conversation = self.get_queryset(request).select_related("customer", "department").get(pk=int(object_id))
         except (ValueError, Conversation.DoesNotExist) as error:

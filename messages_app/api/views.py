@@ -20,6 +20,7 @@ from ..identifiers import IDENTIFIER_RULE
 from ..ingest import ingest_messages
 from ..logcontext import bind
 from ..models import ApiClientGrant, Department, Message
+from ..routing import replica_reads, writer_key
 from ..selectors import message_record, messages_with_parts
 from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
@@ -121,6 +122,7 @@ class DepartmentScopedViewSet(viewsets.GenericViewSet):
         scope = self.required_scopes.get(self.action)
         if scope is None:
             raise exceptions.MethodNotAllowed(request.method)
+        # Authorisation reads the primary: the GET views allow replica reads only after it.
         grant = (
             ApiClientGrant.objects.select_related("department")
             .filter(client=request.auth, department__uuid=kwargs["departmentUUID"], scope=scope)
@@ -163,8 +165,9 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         responses={200: wire.SaveMessageRequestSerializer(many=True), **error_responses(400, 401, 403, 429)},
     )
     def list(self, request: Request, departmentUUID: str, customerUUID: str) -> Response:
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response([wire.to_wire(message_record(message)) for message in page])
+        with replica_reads(writer_key(request.auth)):
+            page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+            return self.get_paginated_response([wire.to_wire(message_record(message)) for message in page])
 
     @extend_schema(
         operation_id="getHistoricalMessage",
@@ -174,8 +177,9 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         responses={200: wire.SaveMessageRequestSerializer, **error_responses(400, 401, 403, 404, 429)},
     )
     def retrieve(self, request: Request, departmentUUID: str, customerUUID: str, messageUuid: str) -> Response:
-        message = get_object_or_404(self.get_queryset(), message_uuid=messageUuid)
-        return Response(wire.to_wire(message_record(message)))
+        with replica_reads(writer_key(request.auth)):
+            message = get_object_or_404(self.get_queryset(), message_uuid=messageUuid)
+            return Response(wire.to_wire(message_record(message)))
 
     @extend_schema(
         operation_id="saveHistoricalMessages",

@@ -427,7 +427,8 @@ def test_on_the_database_backend_the_task_row_commits_with_the_import_and_db_wor
     assert CallbackDelivery.objects.get().status == CallbackDelivery.Status.DELIVERED
 
 
-@pytest.mark.django_db(transaction=True)
+# The admin's list pages read replica_0 (a mirror of the test database) in a committed test.
+@pytest.mark.django_db(transaction=True, databases=["default", "replica_0"])
 def test_the_admin_shows_deliveries_with_attempts_and_resends(put, hooked_client, receiver, admin_client, settings):
     receiver.script = [(500, {})] * 3
     put({"callBackPathUrl": "done", "saveMessageRequestList": [minimal_message(1)]})
