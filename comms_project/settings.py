@@ -137,6 +137,12 @@ if DATABASES["default"]["ENGINE"] == "comms_project.sqlite_backend":
 else:
     _TEST_DB_NAME = f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
 DATABASES["default"]["TEST"] = {"NAME": _TEST_DB_NAME}
+# Behind pgbouncer in transaction pooling, a server-side cursor (QuerySet.iterator() outside
+# a transaction) may be gone by the next fetch: DISABLE_SERVER_SIDE_CURSORS=true there. Our
+# PostgreSQL backend drops test databases WITH (FORCE), which works through pgbouncer too.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "comms_project.postgresql_backend"
+DATABASES["default"].setdefault("DISABLE_SERVER_SIDE_CURSORS", env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False))
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
