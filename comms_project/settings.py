@@ -139,6 +139,12 @@ if DATABASES["default"]["ENGINE"] == "comms_project.sqlite_backend":
 else:
     _TEST_DB_NAME = f"test_{DATABASES['default']['NAME']}_{os.getpid()}"
 DATABASES["default"]["TEST"] = {"NAME": _TEST_DB_NAME}
+# Behind pgbouncer in transaction pooling, a server-side cursor (QuerySet.iterator() outside
+# a transaction) may be gone by the next fetch: DISABLE_SERVER_SIDE_CURSORS=true there. Our
+# PostgreSQL backend drops test databases WITH (FORCE), which works through pgbouncer too.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    DATABASES["default"]["ENGINE"] = "comms_project.postgresql_backend"
+DATABASES["default"].setdefault("DISABLE_SERVER_SIDE_CURSORS", env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False))
 
 # Read replicas (README "Read replicas"): DATABASE_REPLICA_URLS=postgres://…,postgres://…
 # adds the aliases replica_0, replica_1, … that messages_app.routing sends the read API's
@@ -155,6 +161,7 @@ for _index, _url in enumerate(env.list("DATABASE_REPLICA_URLS", default=[])):
         _replica.setdefault("OPTIONS", {}).setdefault("connect_timeout", 2)
     _replica["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
     _replica["CONN_HEALTH_CHECKS"] = DATABASES["default"]["CONN_HEALTH_CHECKS"]
+    _replica["DISABLE_SERVER_SIDE_CURSORS"] = DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"]
     _replica["TEST"] = {"MIRROR": "default"}
     DATABASES[f"replica_{_index}"] = _replica
 DATABASE_ROUTERS = ["messages_app.routing.ReplicaRouter"]

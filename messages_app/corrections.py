@@ -12,7 +12,7 @@ first), so a correction and a concurrent import of the same message never interl
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -72,6 +72,7 @@ def _apply_in_chunks(messages: QuerySet[Message], change: Any, columns: list[str
     with transaction.atomic():
         lock_conversations(messages.order_by().values_list("conversation_id", flat=True).distinct())
         batch: list[Message] = []
+        # Inside the transaction, so a server-side cursor ends with it (pgbouncer-safe).
         for message in messages.defer(None).order_by("pk").iterator(chunk_size=CHUNK):
             field_name = change(message)
             if field_name is None:
@@ -121,6 +122,19 @@ def set_shown(messages: QuerySet[Message], shown: bool, *, user: Any) -> int:
     return _apply_in_chunks(messages, change, ["show_in_customer_conversation"], user)
 
 
+def _pages_by_pk(messages: QuerySet[Message]) -> Iterator[list[Message]]:
+    """``messages`` in pages of ``CHUNK`` in id order, one query each (keyset on the id).
+
+    Not ``QuerySet.iterator()``: outside a transaction it holds a server-side cursor on
+    PostgreSQL, which pgbouncer in transaction pooling may not keep between fetches.
+    """
+    ordered = messages.order_by("pk")
+    page = list(ordered[:CHUNK])
+    while page:
+        yield page
+        page = list(ordered.filter(pk__gt=page[-1].pk)[:CHUNK])
+
+
 @dataclass
 class RevertResult:
     """What reverting did: messages rebuilt from their payloads and those that failed."""
@@ -136,19 +150,23 @@ def revert_to_import(messages: QuerySet[Message], *, user: Any) -> RevertResult:
     One ingest call per customer (in chunks of ``MAX_MESSAGES_PER_REQUEST``), recorded as
     an admin import batch by ``user``; the ingest service recomputes the counters.
     """
-    groups: dict[tuple[int, str], list[Any]] = defaultdict(list)
+    groups: dict[tuple[int, int], list[Any]] = defaultdict(list)
     departments: dict[int, Department] = {}
-    rows = messages.defer(None).select_related("department", "customer").order_by("department_id", "customer_id", "pk")
-    for message in rows.iterator(chunk_size=CHUNK):
-        departments[message.department_id] = message.department
-        groups[(message.department_id, message.customer.uuid)].append(message.source_payload)
+    customer_uuids: dict[int, str] = {}
+    rows = messages.defer(None).select_related("department", "customer")
+    for page in _pages_by_pk(rows):
+        for message in page:
+            departments[message.department_id] = message.department
+            customer_uuids[message.customer_id] = message.customer.uuid
+            groups[(message.department_id, message.customer_id)].append(message.source_payload)
     result = RevertResult()
     size = max(1, settings.MAX_MESSAGES_PER_REQUEST)
-    for (department_id, customer_uuid), payloads in groups.items():
+    for department_id, customer_id in sorted(groups):
+        payloads = groups[(department_id, customer_id)]
         for start in range(0, len(payloads), size):
             outcome = ingest_messages(
                 department=departments[department_id],
-                customer_uuid=customer_uuid,
+                customer_uuid=customer_uuids[customer_id],
                 items=payloads[start : start + size],
                 source=ImportSource.ADMIN,
                 user=user,

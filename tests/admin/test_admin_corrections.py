@@ -4,7 +4,9 @@ import copy
 import json
 
 import pytest
+from django.db import connection
 
+from messages_app import corrections
 from messages_app.models import (
     Attachment,
     Conversation,
@@ -332,3 +334,25 @@ def test_message_page_shows_every_part_and_the_way_back(put, staff_client):
     assert f"/admin/messages_app/conversation/{message.conversation_id}/transcript/?message={message.pk}" in page
     assert f"/admin/messages_app/conversation/{message.conversation_id}/change/" in page
     assert MessageTag.objects.filter(message=message).count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_revert_holds_no_cursor_outside_a_transaction(put, monkeypatch):
+    """Behind pgbouncer in transaction pooling a cursor held between transactions (what
+    ``QuerySet.iterator()`` opens on PostgreSQL outside ``atomic()``) may be gone by the
+    next fetch: revert reads its messages in pages, one query each."""
+    put([full_message(1), full_message(2), minimal_message(3)])
+    opened_outside_a_transaction = []
+    chunked_cursor = connection.chunked_cursor
+
+    def spy():
+        opened_outside_a_transaction.append(not connection.in_atomic_block)
+        return chunked_cursor()
+
+    monkeypatch.setattr(connection, "chunked_cursor", spy)
+    monkeypatch.setattr(corrections, "CHUNK", 2)
+
+    result = corrections.revert_to_import(Message.objects.all(), user=None)
+
+    assert (result.reverted, result.failed) == (3, [])
+    assert not any(opened_outside_a_transaction)

@@ -125,10 +125,18 @@ def port(django_db_setup, tmp_path_factory) -> Iterator[int]:
             server.wait()
 
 
-def send(port: int, method: str, target: str, body: bytes | None = None, *, chunked: bool = False) -> Answer:
+def send(
+    port: int,
+    method: str,
+    target: str,
+    body: bytes | None = None,
+    *,
+    chunked: bool = False,
+    authorization: str = AUTHORIZATION,
+) -> Answer:
     """One request through http.client (which sends the target as given); chunked in two parts."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Authorization": AUTHORIZATION, "Content-Type": "application/json"}
+    headers = {"Authorization": authorization, "Content-Type": "application/json"}
     if chunked:
         conn.request(method, target, body=iter([body[:7], body[7:]]), headers=headers, encode_chunked=True)
     else:
