@@ -86,7 +86,8 @@ def insert_rows(table: Table, rows: Sequence[list[Any]]) -> None:
         if connection.vendor == "postgresql":
             sql = f"COPY {connection.ops.quote_name(table.name)} ({columns}) FROM STDIN"
             started = time.monotonic()
-            with cursor.cursor.copy(sql) as copy:
+            # The raw cursor's errors, as Django's (a unique violation is an IntegrityError).
+            with connection.wrap_database_errors, cursor.cursor.copy(sql) as copy:
                 for row in rows:
                     copy.write_row(row)
             if connection.queries_logged:  # Django's query log does not see COPY by itself

@@ -9,9 +9,11 @@ in two phases, as Zulip's importer does:
    of bulk statements, whatever the number of items.
 
 Items are validated one by one (partial success) but written together: an item is
-stored with all its parts or not at all. A unique-constraint race with a concurrent
-writer rolls the whole write back and re-runs phase 2, which then sees the other
-writer's rows and reports the conflict on the affected items.
+stored with all its parts or not at all. A race with a concurrent writer for the same
+key (a unique violation, or on PostgreSQL a deadlock) rolls the whole write back and
+re-runs phase 2, which then sees the other writer's rows and reports the conflict on the
+affected items. The last of the three ``TURNS`` runs alone (``write.Turn``), so it
+cannot race and a batch always gets an answer.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import logging
 import time
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, OperationalError, transaction
 
 from .. import metrics, wire
 from ..collector import collector_paused
@@ -29,11 +31,12 @@ from ..errors import UNSTORABLE_RE, Problem, WarningCode
 from ..models import ApiClient, Department, Message
 from .prepare import PreparedItem, StoredIntake, prepare_items
 from .results import IngestResult, ItemResult
-from .write import StaleHints, WriteContext, write_batch
+from .write import StaleHints, Turn, WriteContext, write_batch
 
 logger = logging.getLogger("messages_app.ingest")
 
-WRITE_ATTEMPTS = 3
+# The turns of phase 2 while concurrent writers claim the same keys; the last runs alone.
+TURNS = (Turn.FIRST, Turn.RETRY, Turn.ALONE)
 
 
 @collector_paused()
@@ -77,24 +80,35 @@ def ingest_messages(
         overwrite_corrections,
         rewrite_unchanged,
     )
-    for attempt in range(1, WRITE_ATTEMPTS + 1):
+    races = 0
+    while True:
         results = [_fresh_result(entry) for entry in prepared]
         outcome = IngestResult(items=results, warnings=list(warnings))
+        turn = TURNS[races]
         try:
-            outcome.batch = write_batch(context, prepared, outcome)
+            outcome.batch = write_batch(context, prepared, outcome, turn=turn)
         except StaleHints:
+            # At most once: items prepared without hints are never trusted.
             logger.info("A stored message changed while a batch was prepared; validating it in full.")
             prepared = prepare_items(items)
             continue
-        except IntegrityError:
-            if attempt == WRITE_ATTEMPTS:
+        except (IntegrityError, OperationalError) as error:
+            if turn is Turn.ALONE or not _lost_race(error):
                 raise
-            logger.info("Unique-constraint race while writing a batch; retrying (attempt %d).", attempt)
+            races += 1
+            logger.info(
+                "Lost a race for a key to a concurrent writer; writing the batch again (%s turn).", TURNS[races].value
+            )
             continue
         if not dry_run:
             _count_on_commit(outcome, source, time.perf_counter() - started)
         return outcome
-    raise AssertionError("unreachable")
+
+
+def _lost_race(error: IntegrityError | OperationalError) -> bool:
+    """Whether a write failed on a key a concurrent writer claimed too: a unique violation,
+    or on PostgreSQL a deadlock (SQLSTATE 40P01) between two writers inserting shared keys."""
+    return isinstance(error, IntegrityError) or getattr(error.__cause__, "sqlstate", None) == "40P01"
 
 
 def _count_on_commit(outcome: IngestResult, source: str, seconds: float) -> None:

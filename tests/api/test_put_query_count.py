@@ -74,7 +74,7 @@ def test_a_put_of_new_messages_runs_a_pinned_number_of_queries(put, django_asser
     # auth (1) + grant (1) + stored hashes (1) + savepoint/release (2) + conversation lookup (1)
     # + new customer and conversation (4) + classify (1) + batch (1) + message and tag ids (2)
     # + messages (1) + 9 child tables (9) + counters (1)
-    # + on PostgreSQL, the locks on the batch's keys (1); COPY statements are logged as queries
+    # + on PostgreSQL, the ingest advisory lock (1); COPY statements are logged as queries
     items = batch(500)
 
     with django_assert_num_queries(26 if connection.vendor == "postgresql" else 25):
@@ -88,7 +88,7 @@ def test_an_identical_resend_runs_a_pinned_number_of_queries(put, django_assert_
     put_stored(put, items, "pinned")
 
     # auth (1) + grant (1) + stored hashes (1) + savepoint/release (2) + conversation lookup and lock (1)
-    # + classify (1) + batch (1) + on PostgreSQL, the locks on the batch's keys (1)
+    # + classify (1) + batch (1) + on PostgreSQL, the ingest advisory lock (1)
     with django_assert_num_queries(9 if connection.vendor == "postgresql" else 8):
         response = put(items, path=url(customer_uuid="pinned"))
 

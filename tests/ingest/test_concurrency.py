@@ -13,8 +13,9 @@ and on PostgreSQL alike. Whatever the interleaving:
 - the conversation counters match the stored rows.
 
 Writers of one customer queue on its conversation row; on PostgreSQL, writers of
-different customers run side by side and queue only on the keys (sourceUuid, supplied
-messageUuid) they share. SQLite runs one write transaction at a time. On PostgreSQL the
+different customers run side by side, and one that loses a race for a key (sourceUuid,
+supplied messageUuid) to another, a unique violation or a deadlock, is rolled back and
+runs again (``write.Turn``). SQLite runs one write transaction at a time. On PostgreSQL the
 tests slow down message inserts and counter updates (``slow_writes``) so that the writers
 overlap on every run, not now and then.
 """
@@ -107,10 +108,10 @@ class Answer:
         return [item["sourceUuid"] for item in self.put.items]
 
 
-def put_at_once(puts: list[Put], caplog: pytest.LogCaptureFixture) -> list[Answer]:
+def put_at_once(puts: list[Put], caplog: pytest.LogCaptureFixture, timeout: float = DEADLOCK_SECONDS) -> list[Answer]:
     """Send every PUT from its own thread and connection, all released by one barrier.
 
-    Fails if a thread raised, if a request has not answered within DEADLOCK_SECONDS, or
+    Fails if a thread raised, if a request has not answered within ``timeout`` seconds, or
     if anything was logged at ERROR (an unhandled exception, "database is locked").
     """
     caplog.set_level(logging.INFO)
@@ -123,7 +124,7 @@ def put_at_once(puts: list[Put], caplog: pytest.LogCaptureFixture) -> list[Answe
             client = APIClient()
             client.credentials(HTTP_AUTHORIZATION=basic(CLIENT_NAME, CLIENT_SECRET))
             body = json.dumps({"saveMessageRequestList": put.items})
-            barrier.wait(timeout=DEADLOCK_SECONDS)
+            barrier.wait(timeout=timeout)
             response = client.generic("PUT", put.path, data=body, content_type="application/json")
             answers[index] = Answer(put, response.status_code, response.json())
         except BaseException:
@@ -134,12 +135,12 @@ def put_at_once(puts: list[Put], caplog: pytest.LogCaptureFixture) -> list[Answe
     threads = [threading.Thread(target=run, args=(i, put), daemon=True) for i, put in enumerate(puts)]
     for thread in threads:
         thread.start()
-    deadline = time.monotonic() + DEADLOCK_SECONDS
+    deadline = time.monotonic() + timeout
     for thread in threads:
         thread.join(timeout=max(0.0, deadline - time.monotonic()))
     stuck = [i for i, thread in enumerate(threads) if thread.is_alive()]
 
-    assert stuck == [], f"requests {stuck} did not answer within {DEADLOCK_SECONDS}s (deadlock?)"
+    assert stuck == [], f"requests {stuck} did not answer within {timeout}s (deadlock?)"
     assert crashes == [], "\n".join(crashes)
     logged_errors = [
         f"{record.getMessage()} {record.exc_info[1]!r}" if record.exc_info else record.getMessage()
