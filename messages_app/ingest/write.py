@@ -111,7 +111,9 @@ class Turn(enum.Enum):
     scheme, serialises writers that share no key: 500 keys hashed into 128 stripes leave
     2.5 of them free on average (128 x (127/128)^500), so any two large batches queue on
     each other; and enough stripes to avoid that (thousands per batch) overflow the lock
-    table again. Both locks are taken after the conversation row lock, the order every writer
+    table again. Measured (``benchmarks/ingest_speed.py --messages 4000``, 4 clients of
+    different customers, one quiet machine state): 128 stripes 1,361 messages/s, one lock
+    per key 1,480, these turns 2,202. Both locks are taken after the conversation row lock, the order every writer
     uses. SQLite needs none of this: its IMMEDIATE transactions run one at a time.
     """
 
