@@ -59,6 +59,8 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARD
 # untrusted address of X-Forwarded-For (messages_app.addresses). Used by both lockouts,
 # the import batches' origin and the logs.
 TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+# Or, where the proxies' addresses are not known in advance: how many stand in front.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
 
 INSTALLED_APPS = [
     "django.contrib.admin",

@@ -5,7 +5,11 @@ in ``X-Forwarded-For``, which any client can also send. The header is believed o
 far as trusted proxies (``TRUSTED_PROXIES``, CIDRs) wrote it: read from the right (the
 entry the nearest proxy appended), the first address that is not a trusted proxy is the
 client. A request whose peer is not a trusted proxy is its ``REMOTE_ADDR``, whatever
-headers it carries, so a spoofed header never moves a lockout onto someone else.
+headers it carries, so a spoofed header never moves a lockout onto someone else. Where the
+proxies' addresses are not known in advance (a cloud load balancer), ``TRUSTED_PROXY_HOPS``
+says how many proxies stand in front instead: each appended the address it received the
+request from, so the client is that many entries from the right (Werkzeug's ``ProxyFix``
+rule); entries further left are whatever the client sent and are never believed.
 
 django-ipware was considered: its trusted proxies are string prefixes, not networks, and
 it counts hops rather than checking each one; this is the nginx ``real_ip_recursive``
@@ -67,7 +71,9 @@ def client_address(request: Any) -> str:
     if remote is None:
         return meta.get("REMOTE_ADDR") or UNKNOWN
     networks = trusted_networks()
-    if not networks or not _trusted(remote, networks):
+    if not networks:
+        return _counted_hop(meta, remote)
+    if not _trusted(remote, networks):
         return str(remote)
     client = remote
     for entry in reversed(meta.get("HTTP_X_FORWARDED_FOR", "").split(",")):
@@ -80,6 +86,20 @@ def client_address(request: Any) -> str:
         if not _trusted(hop, networks):
             break
     return str(client)
+
+
+def _counted_hop(meta: Any, remote: Address) -> str:
+    """The client by ``TRUSTED_PROXY_HOPS``: the entry that many from the right of
+    X-Forwarded-For; the peer itself when there are no hops, too few entries, or that
+    entry cannot be read."""
+    hops = int(getattr(settings, "TRUSTED_PROXY_HOPS", 0) or 0)
+    if hops <= 0:
+        return str(remote)
+    entries = [entry for entry in meta.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if len(entries) < hops:
+        return str(remote)
+    client = _parse(entries[-hops])
+    return str(client) if client is not None else str(remote)
 
 
 def client_ip(request: Any) -> str | None:

@@ -70,3 +70,30 @@ def test_a_trusted_proxy_that_is_not_a_network_is_a_configuration_error(settings
 
     with pytest.raises(ImproperlyConfigured, match="TRUSTED_PROXIES"):
         client_address(request_from("10.0.0.5", "192.0.2.1"))
+
+
+@pytest.fixture
+def two_hops(settings):
+    settings.TRUSTED_PROXIES = []
+    settings.TRUSTED_PROXY_HOPS = 2
+    return settings
+
+
+def test_with_a_hop_count_the_client_is_that_many_entries_from_the_right(two_hops):
+    spoofed_client_outer_proxy = "203.0.113.66, 192.0.2.1, 172.16.0.9"
+
+    assert client_address(request_from("172.16.0.10", spoofed_client_outer_proxy)) == "192.0.2.1"
+
+
+def test_with_a_hop_count_too_few_entries_leave_the_peer_as_the_client(two_hops):
+    assert client_address(request_from("198.51.100.7", "192.0.2.1")) == "198.51.100.7"
+
+
+def test_with_a_hop_count_an_unreadable_entry_leaves_the_peer_as_the_client(two_hops):
+    assert client_address(request_from("172.16.0.10", "not-an-address, 172.16.0.9")) == "172.16.0.10"
+
+
+def test_trusted_networks_take_precedence_over_a_hop_count(behind_proxies):
+    behind_proxies.TRUSTED_PROXY_HOPS = 2
+
+    assert client_address(request_from("198.51.100.7", "192.0.2.1, 10.1.2.3")) == "198.51.100.7"
