@@ -130,3 +130,19 @@ def with_attrs(item: dict[str, Any], **attributes: Any) -> dict[str, Any]:
     item = copy.deepcopy(item)
     item["messageAttributes"].update(attributes)
     return item
+
+
+def database_url_of_the_test_database() -> str:
+    """A DATABASE_URL for the test database, for a server or worker the test starts as a
+    subprocess (it must see the rows the test wrote: use with a transactional test)."""
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    settings = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{settings['NAME']}"
+    credentials = quote(settings["USER"] or "")
+    if settings["PASSWORD"]:
+        credentials += ":" + quote(settings["PASSWORD"])
+    return f"postgres://{credentials}@{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432}/{settings['NAME']}"

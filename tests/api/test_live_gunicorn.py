@@ -21,15 +21,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from messages_app.clients import register_client
 from messages_app.enums import ApiScope
 from messages_app.models import Customer, Message
-from tests.builders import CLIENT_NAME, CLIENT_SECRET, basic, minimal_message, url
+from tests.builders import CLIENT_NAME, CLIENT_SECRET, basic, database_url_of_the_test_database, minimal_message, url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -49,16 +47,6 @@ class Answer:
     def error_code(self) -> str:
         (error,) = self.body["errors"]
         return error["errorCode"]
-
-
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    credentials = quote(settings["USER"] or "")
-    if settings["PASSWORD"]:
-        credentials += ":" + quote(settings["PASSWORD"])
-    return f"postgres://{credentials}@{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432}/{settings['NAME']}"
 
 
 def _free_port() -> int:
@@ -95,7 +83,7 @@ def port(django_db_setup, tmp_path_factory) -> Iterator[int]:
     env = {
         **os.environ,
         "DEBUG": "false",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url_of_the_test_database(),
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",
         "AUTH_LOCKOUT_FAILURES": "1000000",

@@ -23,8 +23,8 @@ import pytest
 from messages_app.api.authentication import _keys
 from messages_app.clients import register_client
 from messages_app.enums import ApiScope
-from tests.api.test_live_gunicorn import GUNICORN, ROOT, _answers, _database_url, _free_port, cannot_start, send
-from tests.builders import CLIENT_SECRET, basic, minimal_message, url
+from tests.api.test_live_gunicorn import GUNICORN, ROOT, _answers, _free_port, cannot_start, send
+from tests.builders import CLIENT_SECRET, basic, database_url_of_the_test_database, minimal_message, url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -42,7 +42,7 @@ def hosts(count: int, cache_url: str, logs: Path) -> Iterator[list[int]]:
         **os.environ,
         "DEBUG": "false",
         "SECRET_KEY": "two-hosts-test-" + "x" * 40,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url_of_the_test_database(),
         "CACHE_URL": cache_url,
         "ALLOWED_HOSTS": "127.0.0.1",
         "LOG_LEVEL": "WARNING",

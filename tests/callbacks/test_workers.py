@@ -16,10 +16,8 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult, get_date_max
@@ -27,7 +25,7 @@ from django_tasks_db.models import DBTaskResult, get_date_max
 from messages_app import workers
 from messages_app.clients import ensure_callback_secret, register_client
 from messages_app.models import ApiClient, CallbackDelivery
-from tests.builders import minimal_message
+from tests.builders import database_url_of_the_test_database, minimal_message
 
 ROOT = Path(__file__).resolve().parents[2]
 IMMEDIATE = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
@@ -197,22 +195,12 @@ def test_a_renewed_lease_keeps_a_long_task_from_being_reclaimed(settings):
     assert not workers.renew_lease(task.pk)  # a finished task is left alone
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    credentials = quote(settings["USER"] or "")
-    if settings["PASSWORD"]:
-        credentials += ":" + quote(settings["PASSWORD"])
-    return f"postgres://{credentials}@{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432}/{settings['NAME']}"
-
-
 def start_worker(log: Path) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DEBUG": "false",
         "SECRET_KEY": "test-worker-secret-key-not-for-production",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url_of_the_test_database(),
         "CALLBACK_ALLOWED_HOSTS": "127.0.0.1",
         "TASK_STALE_SECONDS": "2",
         "LOG_LEVEL": "WARNING",

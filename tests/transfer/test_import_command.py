@@ -8,10 +8,8 @@ import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from django.db import connection
 
 from messages_app.enums import ImportSource
 from messages_app.ingest import write as ingest_write
@@ -28,7 +26,14 @@ from messages_app.models import (
 )
 from messages_app.transfer import progress as runs
 from messages_app.transfer import reading as importing
-from tests.builders import CUSTOMER_UUID, DEPARTMENT_UUID, full_message, minimal_message, with_attrs
+from tests.builders import (
+    CUSTOMER_UUID,
+    DEPARTMENT_UUID,
+    database_url_of_the_test_database,
+    full_message,
+    minimal_message,
+    with_attrs,
+)
 from tests.transfer.helpers import document, flush_messages, run, wire_snapshot, write_json, write_jsonl
 
 pytestmark = pytest.mark.django_db
@@ -518,20 +523,10 @@ def test_a_progress_bar_on_a_terminal():
 # --- The real process: exit statuses and standard input ----------------------------------------
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "sqlite":
-        return f"sqlite:///{settings['NAME']}"
-    credentials = quote(settings["USER"] or "")
-    if settings["PASSWORD"]:
-        credentials += ":" + quote(settings["PASSWORD"])
-    return f"postgres://{credentials}@{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432}/{settings['NAME']}"
-
-
 @pytest.mark.django_db(transaction=True)
 def test_exit_statuses_of_the_real_command(tmp_path):
     Department.objects.create(uuid=DEPARTMENT_UUID)
-    env = {**os.environ, "DATABASE_URL": _database_url(), "LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "DATABASE_URL": database_url_of_the_test_database(), "LOG_LEVEL": "WARNING"}
 
     def manage(*args: str, stdin: bytes = b"") -> subprocess.CompletedProcess:
         return subprocess.run(  # noqa: S603 (our own manage.py)
@@ -568,7 +563,12 @@ def test_standard_error_of_a_run_with_300_bad_items_stays_within_the_problem_cap
     Department.objects.create(uuid=DEPARTMENT_UUID)
     bad = [with_attrs(minimal_message(n), purpose="nope") for n in range(300)]
     path = write_jsonl(tmp_path / "bad.jsonl", [document(bad)])
-    env = {**os.environ, "DATABASE_URL": _database_url(), "LOG_LEVEL": "INFO", "LOG_FORMAT": "plain"}
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url_of_the_test_database(),
+        "LOG_LEVEL": "INFO",
+        "LOG_FORMAT": "plain",
+    }
 
     result = subprocess.run(  # noqa: S603 (our own manage.py)
         [sys.executable, "manage.py", "import_historical", str(path), "--batch-size", "100"],
