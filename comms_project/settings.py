@@ -5,6 +5,7 @@ code runs as the SQLite demo and as a PostgreSQL production service.
 """
 
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -290,6 +291,13 @@ CALLBACK_PARALLELISM = env.int("CALLBACK_PARALLELISM", default=8)
 # run_callback_worker: a RUNNING task whose lease has not been renewed for this long is
 # put back to READY (its worker died); the lease is renewed every third of it.
 TASK_STALE_SECONDS = env.float("TASK_STALE_SECONDS", default=300.0)
+
+# Full-text search (README "Admin", "Reading messages back"): the PostgreSQL text-search
+# configuration the search column is built with. "simple" (no stemming, no stop words)
+# because bodies mix languages; a change takes effect with `manage.py rebuild_search`.
+SEARCH_CONFIG = env.str("SEARCH_CONFIG", default="simple")
+if not re.fullmatch(r"[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?", SEARCH_CONFIG):
+    raise ImproperlyConfigured("SEARCH_CONFIG must be a text-search configuration name such as simple or english.")
 
 # Operations (README "Operations"): log format, Prometheus metrics, Sentry.
 # LOG_FORMAT=json: one JSON object per log line, with the request's context fields.
