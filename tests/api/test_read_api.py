@@ -834,7 +834,7 @@ def test_a_read_with_a_wrong_secret_is_401_authentication_failed(put):
 
 # --- Query count ----------------------------------------------------------------------------
 
-LIST_QUERIES = 9  # client, grant, messages with their 1:1 parts, and 6 prefetches of the lists
+LIST_QUERIES = 10  # client, grant, the customer's id, messages with their 1:1 parts, and 6 prefetches of the lists
 
 
 @pytest.fixture
