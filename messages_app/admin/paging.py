@@ -182,13 +182,8 @@ class PagedChangeList(ChangeList):
     keyset_descending = True
     keyset_links: tuple[KeysetLink, ...] = ()
     is_keyset = False
-    # The page number asked for was past ``MAX_PAGE``: the last numbered page is shown.
+    # The page number asked for was past the last numbered page, which is shown instead.
     page_capped = False
-
-    def __init__(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
-        model_admin = kwargs.get("model_admin", args[10] if len(args) > 10 else None)
-        self.keyset_field = getattr(model_admin, "keyset_field", None)
-        super().__init__(request, *args, **kwargs)
 
     def get_filters_params(self, params: dict[str, Any] | None = None) -> dict[str, Any]:
         lookup_params = super().get_filters_params(params)
@@ -202,6 +197,7 @@ class PagedChangeList(ChangeList):
 
     def get_ordering(self, request: HttpRequest, queryset: QuerySet) -> list[Any]:
         ordering = super().get_ordering(request, queryset)
+        self.keyset_field = getattr(self.model_admin, "keyset_field", None)
         first = ordering[0] if ordering else None
         self.is_keyset = bool(self.keyset_field) and isinstance(first, str) and first.lstrip("-") == self.keyset_field
         if self.is_keyset:
