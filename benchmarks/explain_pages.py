@@ -1,6 +1,6 @@
 """EXPLAIN (ANALYZE) every query of the admin list pages and the read API's list, read-only.
 
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/comms_big \\
+    SECRET_KEY=bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/comms_big \\
         .venv/bin/python benchmarks/explain_pages.py [NAME ...]
 
 Where ``admin_pages.py`` times pages (and so writes its users and sessions), this builds
