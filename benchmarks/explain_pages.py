@@ -32,6 +32,7 @@ def main() -> None:
     with connection.cursor() as cursor:
         cursor.execute("SET default_transaction_read_only = on")
         cursor.execute("SET statement_timeout = '30s'")
+        cursor.execute("SET lock_timeout = '5s'")
     only = sys.argv[1:]
     for name, run in pages():
         if not only or any(part in name for part in only):
