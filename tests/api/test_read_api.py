@@ -344,6 +344,15 @@ def test_type_and_protocol_filters_combine(api, assorted):
     assert listed(api, type=["INCOMING", "OUTGOING"], protocol="EMAIL") == ["min-2", "min-5"]
 
 
+def test_choice_filters_read_a_page_without_select_distinct(api, assorted):
+    # DISTINCT would sort every matching message of the customer before taking a page.
+    with CaptureQueriesContext(connection) as context:
+        assert listed(api, type=["INCOMING", "OUTGOING"], protocol="EMAIL", purpose=["F", "FinInviteM"]) == ["min-2"]
+    message_queries = [q["sql"] for q in context.captured_queries if 'FROM "messages_app_message"' in q["sql"]]
+    assert message_queries
+    assert not any("DISTINCT" in sql.upper() for sql in message_queries)
+
+
 def test_is_manual_true_keeps_manual_messages(api, assorted):
     assert listed(api, isManual="true") == ["min-1", "min-5"]
 
