@@ -647,6 +647,17 @@ def test_a_message_at_the_time_of_a_page_boundary_is_not_skipped(put, api):
     assert source_uuids(follow(api, first["next"])) == ["min-100", "min-2", "min-3"]
 
 
+def test_a_cursor_page_bounds_the_message_time_so_the_index_starts_at_the_cursor(put, api):
+    store(put, [message(n, at(9, minute=n)) for n in range(7)])
+    first = page(api, pageSize=3)
+    second = api.get(first["next"]).json()
+    for link, bound in ((first["next"], '"message_at" >='), (second["previous"], '"message_at" <=')):
+        with CaptureQueriesContext(connection) as context:
+            assert api.get(link).status_code == 200
+        [query] = [q["sql"] for q in context.captured_queries if 'FROM "messages_app_message"' in q["sql"]]
+        assert bound in query, query
+
+
 def test_previous_returns_the_page_before(put, api):
     store(put, [message(n, at(9, minute=n)) for n in range(7)])
     first = page(api, pageSize=3)
