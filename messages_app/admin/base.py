@@ -23,7 +23,7 @@ from django.utils.html import format_html
 from .. import routing, scoping
 from ..models import Conversation, Customer, Department, ImportBatch, Message, MessageTag
 from .forms import PartForm, formfield_for
-from .paging import EstimatedCountPaginator
+from .paging import EstimatedCountPaginator, PagedChangeList
 
 ESTIMATED_CHANGE_LIST = "admin/messages_app/estimated_change_list.html"
 # What every admin page shows for an absent value (None, an empty JSON list or object).
@@ -91,6 +91,8 @@ class ScopedAdmin(admin.ModelAdmin):
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     change_list_template = ESTIMATED_CHANGE_LIST
+    # A non-null time column the list is ordered by: pages by keyset on (it, id) (paging.py).
+    keyset_field: str | None = None
 
     class Media:
         css = {"all": ("messages_app/admin/comms_admin.css",)}
@@ -103,6 +105,10 @@ class ScopedAdmin(admin.ModelAdmin):
         """Lists read a replica when one is configured; change forms and actions never do."""
         changelist = super().changelist_view
         return replica_page(request, lambda: changelist(request, extra_context))
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[PagedChangeList]:
+        """Keyset pages for time-ordered lists, page numbers capped at ``MAX_PAGE`` elsewhere."""
+        return PagedChangeList
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return scoping.scope(super().get_queryset(request), request, self.department_field)

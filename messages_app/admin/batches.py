@@ -35,6 +35,7 @@ class ImportBatchAdmin(ScopedAdmin):
     search_fields = ("=customer__uuid", "origin")
     sortable_by = ("created_at",)
     ordering = ("-created_at", "-id")
+    keyset_field = "created_at"
     list_per_page = 50
     actions = ("rollback",)
     fields = (

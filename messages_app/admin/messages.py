@@ -74,6 +74,7 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
     date_hierarchy = "message_at"
     sortable_by = ("message_at",)
     ordering = ("-message_at", "-id")
+    keyset_field = "message_at"
     list_per_page = 100
     actions = ("move_to_trash", "restore_from_trash", "hide_from_customer", "show_to_customer", "revert", "export")
     inlines = (

@@ -37,9 +37,18 @@ class MessageFilterSet(filters.FilterSet):
     """Trashed messages (tags contains TRASH) and hidden ones (showInCustomerConversation
     false) are left out unless asked for, as a customer conversation shows them."""
 
-    type = filters.MultipleChoiceFilter(choices=MessageType.choices, help_text="One or several message types.")
-    protocol = filters.MultipleChoiceFilter(choices=Protocol.choices, help_text="One or several protocols.")
-    purpose = filters.MultipleChoiceFilter(choices=Purpose.choices, help_text="One or several purposes.")
+    # distinct=False: these are columns of the message itself, so no row can repeat, and
+    # django-filter's default SELECT DISTINCT would sort every matching message of the
+    # customer (body and payload included) before taking a page.
+    type = filters.MultipleChoiceFilter(
+        choices=MessageType.choices, distinct=False, help_text="One or several message types."
+    )
+    protocol = filters.MultipleChoiceFilter(
+        choices=Protocol.choices, distinct=False, help_text="One or several protocols."
+    )
+    purpose = filters.MultipleChoiceFilter(
+        choices=Purpose.choices, distinct=False, help_text="One or several purposes."
+    )
     sentOnAfter = filters.IsoDateTimeFilter(field_name="sent_on", lookup_expr="gte", help_text="sentOn >= this.")
     sentOnBefore = filters.IsoDateTimeFilter(field_name="sent_on", lookup_expr="lt", help_text="sentOn < this.")
     receivedOnAfter = filters.IsoDateTimeFilter(

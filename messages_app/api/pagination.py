@@ -67,10 +67,15 @@ class MessageCursorPagination(CursorPagination):
         queryset = queryset.order_by(*(f"-{field}" for field in self.ordering) if reverse else self.ordering)
         if position is not None:
             moment, pk = self._parse_position(position)
+            # The plain bound on message_at is what lets the index scan start at the cursor
+            # (PostgreSQL does not take an index bound from the OR alone: it would read the
+            # customer's messages from the first one and filter); the OR settles equal times.
             if reverse:
-                queryset = queryset.filter(Q(message_at__lt=moment) | Q(message_at=moment, id__lt=pk))
+                keyset = Q(message_at__lt=moment) | Q(message_at=moment, id__lt=pk)
+                queryset = queryset.filter(keyset, message_at__lte=moment)
             else:
-                queryset = queryset.filter(Q(message_at__gt=moment) | Q(message_at=moment, id__gt=pk))
+                keyset = Q(message_at__gt=moment) | Q(message_at=moment, id__gt=pk)
+                queryset = queryset.filter(keyset, message_at__gte=moment)
 
         # One more than a page, to know whether another page follows.
         results = list(queryset[offset : offset + self.page_size + 1])

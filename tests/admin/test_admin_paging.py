@@ -1,10 +1,11 @@
 """The admin paginator: exact on small lists and on SQLite, estimated on large PostgreSQL lists."""
 
 import pytest
+from django.core.paginator import InvalidPage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from messages_app.admin.paging import EstimatedCountPaginator
+from messages_app.admin.paging import MAX_PAGE, EstimatedCountPaginator
 from messages_app.models import Message
 from tests.admin.support import import_items
 from tests.builders import minimal_message
@@ -39,8 +40,10 @@ def test_unfiltered_large_list_is_estimated_without_counting_on_postgresql(twent
         assert "reltuples" in sql[0]
         assert "LIMIT 6" in sql[1]
         assert len(sql) == 2
-        # Any page is accepted when the count is an estimate; past the end it is empty.
-        assert list(paginator.page(50).object_list) == []
+        # Pages up to the last numbered one are accepted when the count is an estimate.
+        assert len(paginator.page(7).object_list) == 2
+        with pytest.raises(InvalidPage):
+            paginator.page(MAX_PAGE + 1)
     else:
         assert (total, paginator.is_estimate) == (20, False)
 
@@ -76,3 +79,11 @@ def test_small_lists_are_counted_exactly(twenty):
     assert (total, paginator.is_estimate) == (20, False)
     with pytest.raises(Exception, match="contains no results"):
         paginator.page(50)
+
+
+def test_page_numbers_stop_at_the_cap(twenty, monkeypatch):
+    monkeypatch.setattr("messages_app.admin.paging.MAX_PAGE", 4)
+    capped = EstimatedCountPaginator(Message.objects.all(), 3)
+    assert (capped.num_pages, capped.is_capped) == (4, True)
+    whole = EstimatedCountPaginator(Message.objects.all(), 5)
+    assert (whole.num_pages, whole.is_capped) == (4, False)

@@ -1,11 +1,12 @@
-"""The message list, the conversation list and the transcript run a fixed number of queries,
+"""The message, conversation and import batch lists and the transcript run a fixed number of queries,
 whatever the number of rows (pinned), and never count a large table exactly on PostgreSQL."""
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from messages_app.models import Conversation
+from messages_app.admin.paging import encode_edge
+from messages_app.models import Conversation, Message
 from tests.admin.support import (
     changelist,
     client_for,
@@ -18,6 +19,14 @@ from tests.builders import full_message
 # Fixtures shared by the admin tests.
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _one_conversation_per_page(monkeypatch):
+    """So that the second page of conversations has a row with few of them, too."""
+    from messages_app.admin.conversations import ConversationAdmin
+
+    monkeypatch.setattr(ConversationAdmin, "list_per_page", 1)
 
 
 def fill(department, customers, per_customer):
@@ -41,12 +50,35 @@ def queries(client, url, params=None):
     return len(captured), [q["sql"] for q in captured]
 
 
+def newest_edge() -> str:
+    newest = Message.objects.order_by("-message_at", "-id").first()
+    return encode_edge(newest.message_at, newest.pk)
+
+
+def oldest_edge() -> str:
+    oldest = Message.objects.order_by("message_at", "id").first()
+    return encode_edge(oldest.message_at, oldest.pk)
+
+
+def newest_batch_edge() -> str:
+    from messages_app.models import ImportBatch
+
+    newest = ImportBatch.objects.order_by("-created_at", "-id").first()
+    return encode_edge(newest.created_at, newest.pk)
+
+
 PAGES = {
     "message list": lambda: (changelist("message"), None),
     "message list, filtered": lambda: (changelist("message"), {"type": "DRAFT", "q": "vehicle"}),
     "message list, by sourceUuid": lambda: (changelist("message"), {"q": "src-000001"}),
     "message list, one year": lambda: (changelist("message"), {"message_at__year": "2024"}),
+    "message list, older page": lambda: (changelist("message"), {"before": newest_edge()}),
+    "message list, oldest page": lambda: (changelist("message"), {"after": "start"}),
+    "message list, newer page": lambda: (changelist("message"), {"after": oldest_edge()}),
     "conversation list": lambda: (changelist("conversation"), None),
+    "conversation list, page 2": lambda: (changelist("conversation"), {"p": "2"}),
+    "import batch list": lambda: (changelist("importbatch"), None),
+    "import batch list, older page": lambda: (changelist("importbatch"), {"before": newest_batch_edge()}),
     "transcript": lambda: (transcript_url(Conversation.objects.order_by("pk").first()), None),
 }
 
@@ -55,7 +87,7 @@ PAGES = {
 def test_pages_run_the_same_queries_for_few_and_many_rows(department, superuser):
     user = staff_user("quinn", department, superuser=superuser)
     client = client_for(user)
-    fill(department, customers=1, per_customer=2)
+    fill(department, customers=2, per_customer=2)
     few = {name: queries(client, *page()) for name, page in PAGES.items()}
     fill(department, customers=25, per_customer=12)
     many = {name: queries(client, *page()) for name, page in PAGES.items()}
@@ -65,7 +97,9 @@ def test_pages_run_the_same_queries_for_few_and_many_rows(department, superuser)
 
 # Staff: session, user, the user's departments, their names (department filter), count,
 # Django's auth permissions (2, for the auth app in the sidebar), rows, date range.
-# Conversation list: the same without the date range. Transcript: session, user,
+# A keyset page (older, newer, oldest) costs what the first page does: the same queries,
+# its rows read from the edge on. Conversation and import batch lists: the same without
+# the date range. Transcript: session, user,
 # departments, conversation, one page of messages with draft and voice call joined, its
 # attachments, permissions (2). A superuser skips the departments and the permissions.
 # On PostgreSQL every list also asks for an estimate (pg_class.reltuples or EXPLAIN) next
@@ -77,7 +111,13 @@ STAFF = {
     "message list, filtered": 11,
     "message list, by sourceUuid": 11,
     "message list, one year": 9,
+    "message list, older page": 9,
+    "message list, oldest page": 9,
+    "message list, newer page": 9,
     "conversation list": 8,
+    "conversation list, page 2": 8,
+    "import batch list": 8,
+    "import batch list, older page": 8,
     "transcript": 8,
 }
 SUPERUSER = {
@@ -85,7 +125,13 @@ SUPERUSER = {
     "message list, filtered": 9,
     "message list, by sourceUuid": 9,
     "message list, one year": 6,
+    "message list, older page": 6,
+    "message list, oldest page": 6,
+    "message list, newer page": 6,
     "conversation list": 5,
+    "conversation list, page 2": 5,
+    "import batch list": 5,
+    "import batch list, older page": 5,
     "transcript": 5,
 }
 
