@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.contrib.postgres.indexes import BrinIndex
 from django.db import models
 
 from ..enums import ButtonTheme, DraftFailureReason, DraftStatus, MessageTagValue, MessageType, Protocol, Purpose
@@ -20,13 +21,18 @@ class Message(models.Model):
     ``(department, source_uuid)`` is the idempotency key; ``message_uuid`` is the server's
     id, unique across departments. ``message_at`` is the later of sent/received and orders
     the conversation.
+
+    Every index costs every write, so each one serves a named query (README, Performance;
+    tests/project/test_indexes.py): the foreign keys have none of their own where a
+    composite index leads with the column (department, customer) or where nothing reads
+    by it (conversation: messages are read by customer, one conversation each).
     """
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="messages")
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages")
-    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="messages", db_index=False)
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages", db_index=False)
     source_uuid = models.CharField("source UUID", max_length=IDENTIFIER_MAX_LENGTH)
-    message_uuid = models.CharField("message UUID", max_length=IDENTIFIER_MAX_LENGTH, unique=True)
+    message_uuid = models.CharField("message UUID", max_length=IDENTIFIER_MAX_LENGTH)
     callback_path_url = models.TextField("callback path URL", null=True, blank=True)
     sent_on = models.DateTimeField(null=True, blank=True)
     received_on = models.DateTimeField(null=True, blank=True)
@@ -63,16 +69,26 @@ class Message(models.Model):
         ),
     )
     created_batch = models.ForeignKey(
-        ImportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="created_messages"
+        ImportBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="created_messages",
+        db_index=False,
     )
     updated_batch = models.ForeignKey(
-        ImportBatch, on_delete=models.SET_NULL, null=True, blank=True, related_name="updated_messages"
+        ImportBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="updated_messages",
+        db_index=False,
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     corrected_at = models.DateTimeField(null=True, blank=True)
     corrected_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", db_index=False
     )
     corrected_fields = models.JSONField(default=list, blank=True)
 
@@ -83,7 +99,14 @@ class Message(models.Model):
                 fields=["department", "source_uuid"],
                 name="message_unique_source_uuid_per_department",
                 violation_error_message="A message with this sourceUuid already exists in the department.",
-            )
+            ),
+            # Exact lookups only (ingest, admin search): a named constraint, not unique=True,
+            # which would add a second, varchar_pattern_ops index for LIKE.
+            models.UniqueConstraint(
+                fields=["message_uuid"],
+                name="message_unique_message_uuid",
+                violation_error_message="A message with this messageUuid already exists.",
+            ),
         ]
         indexes = [
             models.Index(fields=["customer", "message_at", "id"], name="message_customer_time_idx"),
@@ -99,6 +122,21 @@ class Message(models.Model):
                 fields=["message_at"],
                 name="message_hidden_time_idx",
                 condition=models.Q(show_in_customer_conversation=False),
+            ),
+            # Rollback, the batch links of the admin and export --batch. Batches are written
+            # in id order, so a block range index finds a batch's pages at a fraction of a
+            # btree's cost per write (PostgreSQL; a btree elsewhere: migration 0009).
+            BrinIndex(
+                fields=["created_batch"], name="message_created_batch_brin", pages_per_range=32, autosummarize=True
+            ),
+            BrinIndex(
+                fields=["updated_batch"], name="message_updated_batch_brin", pages_per_range=32, autosummarize=True
+            ),
+            # Deleting a user sets corrected_by to NULL: only corrected messages are indexed.
+            models.Index(
+                fields=["corrected_by"],
+                name="message_corrected_by_idx",
+                condition=models.Q(corrected_by__isnull=False),
             ),
         ]
 
@@ -130,9 +168,15 @@ class Message(models.Model):
 
 
 class MessagePart(models.Model):
-    """Common columns of the rows that belong to one message."""
+    """Common columns of the rows that belong to one message.
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+")
+    ``department`` is there for scoping with the message; nothing reads parts by
+    department alone, so it has no index (a department's deletion scans the part tables).
+    A ``message`` foreign key has no index of its own where a (message, position)
+    constraint leads with it, nor ``tag`` where (tag, position) does.
+    """
+
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="+", db_index=False)
 
     class Meta:
         abstract = True
@@ -160,7 +204,7 @@ class DraftAttributes(MessagePart):
 class Attachment(MessagePart):
     """One of ``messageAttributes.attachments``."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments", db_index=False)
     position = models.PositiveIntegerField()
     file_url = models.TextField("file URL", null=True, blank=True)
     attachment_extension = models.TextField(null=True, blank=True)
@@ -187,7 +231,7 @@ class Attachment(MessagePart):
 class MessageTag(MessagePart):
     """One of ``messageAttributes.messageTags``; ``value`` is a free JSON object."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="message_tags")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="message_tags", db_index=False)
     position = models.PositiveIntegerField()
     tag_type_uuid = models.CharField("tag type UUID", max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
     reference_identifier = models.TextField(null=True, blank=True)
@@ -220,7 +264,9 @@ class MessageTagSecondaryAttribute(MessagePart):
     """
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey(MessageTag, on_delete=models.DO_NOTHING, related_name="secondary_attributes")
+    tag = models.ForeignKey(
+        MessageTag, on_delete=models.DO_NOTHING, related_name="secondary_attributes", db_index=False
+    )
     position = models.PositiveIntegerField()
     value = models.TextField(null=True, blank=True)
 
@@ -244,7 +290,7 @@ class MessageTagParent(MessagePart):
     """One of ``messageTags[].parentTags``: a reference to another tag (``tag`` as above)."""
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey(MessageTag, on_delete=models.DO_NOTHING, related_name="parent_tags")
+    tag = models.ForeignKey(MessageTag, on_delete=models.DO_NOTHING, related_name="parent_tags", db_index=False)
     position = models.PositiveIntegerField()
     tag_type_uuid = models.CharField("tag type UUID", max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
     reference_identifier = models.TextField(null=True, blank=True)
@@ -286,7 +332,9 @@ class NotificationAttributes(MessagePart):
 class NotificationNotifier(MessagePart):
     """One of ``notificationAttributes.additionalNotifierNotificationDAUUIDs``."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notification_notifiers")
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="notification_notifiers", db_index=False
+    )
     position = models.PositiveIntegerField()
     da_uuid = models.CharField("DA UUID", max_length=IDENTIFIER_MAX_LENGTH)
 
@@ -309,7 +357,7 @@ class NotificationNotifier(MessagePart):
 class NotificationButton(MessagePart):
     """One of ``notificationAttributes.notificationButtons``."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notification_buttons")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notification_buttons", db_index=False)
     position = models.PositiveIntegerField()
     button_text_translation_widget_key = models.TextField(null=True, blank=True)
     button_text_translation_key = models.TextField(null=True, blank=True)

@@ -29,7 +29,8 @@ class Department(models.Model):
 class Customer(models.Model):
     """A customer of one department, created on first import."""
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="customers")
+    # Indexed by customer_unique_per_department, which leads with it.
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="customers", db_index=False)
     uuid = models.CharField("customer UUID", max_length=IDENTIFIER_MAX_LENGTH)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -54,7 +55,8 @@ class Conversation(models.Model):
     incremented, so a re-sent message can never be counted twice.
     """
 
-    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="conversations")
+    # Indexed by conversation_dept_last_idx, which leads with it.
+    department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="conversations", db_index=False)
     customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="conversation")
     total_message_count = models.PositiveIntegerField(default=0)
     last_message_at = models.DateTimeField(null=True, blank=True)
