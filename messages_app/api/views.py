@@ -1,5 +1,6 @@
 """REST endpoints. Thin: check the request, call the ingest service, answer."""
 
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -26,6 +27,7 @@ from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
 from .parsers import read_unsized_body
 from .paths import identifier_problem
+from .renderers import EnvelopeRenderer
 
 _TRUE, _FALSE = {"true", "1"}, {"false", "0", ""}
 
@@ -54,6 +56,20 @@ def take_items(request: Request) -> tuple[list[Any], str | None, list[Problem]]:
     parsed = wire.parse_request(body, max_items=settings.MAX_MESSAGES_PER_REQUEST)
     body.clear()
     return parsed
+
+
+class ReleasingResponse(Response):
+    """A response that frees what the view kept (the parsed body: a few hundred thousand
+    objects, 5 ms of a re-send's 90 to free) once the WSGI server has sent it, when it
+    closes the response, rather than before the answer is written."""
+
+    def __init__(self, data: Any, release: Callable[[], None]) -> None:
+        super().__init__(data)
+        self._release = release
+
+    def close(self) -> None:
+        self._release()
+        super().close()
 
 
 _ERROR_TEXTS = {
@@ -142,6 +158,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         "retrieve": ApiScope.MESSAGE_READ,
     }
     serializer_class = wire.SaveMessageRequestSerializer
+    renderer_classes = [EnvelopeRenderer]
     filter_backends = [DjangoFilterBackend]
     filterset_class = MessageFilterSet
     pagination_class = MessageCursorPagination
@@ -220,4 +237,4 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
             request_warnings=warnings,
             dry_run=dry_run,
         )
-        return Response(result.as_response())
+        return ReleasingResponse(wire.EncodedEnvelope(result.as_response(), result.encoded_response()), items.clear)
