@@ -304,6 +304,8 @@ def _classify(
     return to_create, to_update
 
 
+# The arrays are bound as their text form ("{1,2,3}"): ids and versions are digits, and
+# psycopg's client-side binding quotes a 500-element list element by element.
 _CONFIRM_SQL = (
     "SELECT count(*) FROM {table} AS m JOIN unnest(%s::bigint[], %s::text[]) AS hint(id, version) "
     "ON m.id = hint.id AND m.xmin::text = hint.version"
@@ -343,10 +345,17 @@ def _confirmed_rows(context: WriteContext, valid: list[PreparedItem]) -> list[di
     with connection.cursor() as cursor:
         cursor.execute(
             _CONFIRM_SQL.format(table=connection.ops.quote_name(Message._meta.db_table)),
-            [[row["id"] for row in rows], versions],
+            [_digits_array([str(row["id"]) for row in rows]), _digits_array(versions)],
         )
         (unchanged,) = cursor.fetchone()
     return rows if unchanged == len(rows) else None
+
+
+def _digits_array(values: list[str]) -> str:
+    """A PostgreSQL array literal of numbers given as their digits."""
+    if not all(value.isascii() and value.isdigit() for value in values):
+        raise ValueError("not a list of numbers")
+    return "{" + ",".join(values) + "}"
 
 
 def message_columns(data: dict[str, Any]) -> dict[str, Any]:
