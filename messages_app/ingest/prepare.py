@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import orjson
@@ -71,7 +72,7 @@ class PreparedItem:
     intake_warnings: list[tuple[str, str, str]] = field(default_factory=list)
     stored: StoredIntake | None = None
 
-    @property
+    @cached_property
     def supplied_message_uuid(self) -> str | None:
         value = self.raw.get("messageUuid")
         return value if isinstance(value, str) else None

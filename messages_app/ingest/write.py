@@ -153,6 +153,7 @@ def write_batch(
             customer, conversation = lock_conversation(context.department, context.customer_uuid)
             _lock_writers(turn)
             to_create, to_update = _classify(context, customer, valid, outcome)
+        counts = outcome.outcome_counts()
         batch = ImportBatch.objects.create(
             source=context.source,
             department=context.department,
@@ -162,10 +163,10 @@ def write_batch(
             origin=context.origin[:_ORIGIN_MAX_LENGTH],
             callback_path_url=context.callback_path_url or "",
             item_count=len(prepared),
-            created_count=outcome.count(Outcome.CREATED),
-            updated_count=outcome.count(Outcome.UPDATED),
-            unchanged_count=outcome.count(Outcome.UNCHANGED) + outcome.count(Outcome.LOCKED),
-            failed_count=outcome.failed_count,
+            created_count=counts[Outcome.CREATED.value],
+            updated_count=counts[Outcome.UPDATED.value],
+            unchanged_count=counts[Outcome.UNCHANGED.value] + counts[Outcome.LOCKED.value],
+            failed_count=counts[Outcome.FAILED.value],
             response=_json_value(outcome.encoded_response()),
         )
         batch.response = outcome.as_response()
@@ -243,11 +244,12 @@ def _classify(
             "created_batch_id",
             "source_hash",
         )
+    department_id, customer_id = context.department.pk, customer.pk
     by_source: dict[str, dict[str, Any]] = {}
     by_message_uuid: dict[str, dict[str, Any]] = {}
     for row in existing:
         by_message_uuid[row["message_uuid"]] = row
-        if row["department_id"] == context.department.pk:
+        if row["department_id"] == department_id:
             by_source[row["source_uuid"]] = row
     to_create, to_update = [], []
     for item in valid:
@@ -257,7 +259,7 @@ def _classify(
         supplied_uuid = item.supplied_message_uuid
         owner = by_message_uuid.get(supplied_uuid) if supplied_uuid else None
         new_uuid = supplied_uuid or derived.get(item.source_uuid)
-        if stored is not None and stored["customer_id"] != customer.pk:
+        if stored is not None and stored["customer_id"] != customer_id:
             result.fail(
                 ErrorCode.SOURCE_UUID_CUSTOMER_CONFLICT,
                 f"{path}.sourceUuid",
