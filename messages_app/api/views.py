@@ -26,6 +26,7 @@ from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
 from .parsers import read_unsized_body
 from .paths import identifier_problem
+from .renderers import EnvelopeRenderer
 
 _TRUE, _FALSE = {"true", "1"}, {"false", "0", ""}
 
@@ -142,6 +143,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         "retrieve": ApiScope.MESSAGE_READ,
     }
     serializer_class = wire.SaveMessageRequestSerializer
+    renderer_classes = [EnvelopeRenderer]
     filter_backends = [DjangoFilterBackend]
     filterset_class = MessageFilterSet
     pagination_class = MessageCursorPagination
@@ -230,4 +232,4 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
             request_warnings=warnings,
             dry_run=dry_run,
         )
-        return Response(result.as_response())
+        return Response(wire.EncodedEnvelope(result.as_response(), result.encoded_response()))

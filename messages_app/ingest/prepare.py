@@ -12,6 +12,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import orjson
@@ -69,18 +70,36 @@ class PreparedItem:
     source_hash: str
     trusted: bool = False
     intake_warnings: list[tuple[str, str, str]] = field(default_factory=list)
+    stored: StoredIntake | None = None
 
-    @property
+    @cached_property
     def supplied_message_uuid(self) -> str | None:
         value = self.raw.get("messageUuid")
         return value if isinstance(value, str) else None
 
 
+class StoredRow(NamedTuple):
+    """The columns of a stored message the write phase classifies a trusted item by, and
+    its row version (PostgreSQL's ``xmin``: any write to the row changes it)."""
+
+    id: int
+    customer_id: int
+    message_uuid: str
+    corrected_at: datetime | None
+    version: str
+
+
 class StoredIntake(NamedTuple):
-    """What phase 1 needs to know of a stored message to trust a byte-identical re-send."""
+    """What phase 1 needs to know of a stored message to trust a byte-identical re-send.
+
+    ``row`` (PostgreSQL only) is what the write phase needs to classify the item (the
+    stored message's id, customer, messageUuid, correction time and row version), so that
+    it only has to confirm, under its locks, that the row has not changed since.
+    """
 
     source_hash: str
     warnings: list[tuple[str, str, str]]
+    row: StoredRow | None = None
 
 
 def _unknown_fields(raw: Any, shape: dict[str, Any], path: str, depth: int = 1) -> list[tuple[str, int, Any]]:
@@ -230,6 +249,7 @@ def prepare_items(
                 prepared.append(result)
                 continue
             item.intake_warnings = known.warnings
+            item.stored = known
             for code, item_path, detail in known.warnings:
                 result.warn(code, path + item_path, detail)
             prepared.append(item)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import Problem, log_errors
 from ..models import ImportBatch
-from ..wire import item_response, response_envelope
+from ..wire import encode_envelope, item_response, response_envelope
 
 logger = logging.getLogger("messages_app.ingest")
 
@@ -60,6 +60,7 @@ class IngestResult:
     warnings: list[Problem] = field(default_factory=list)
     batch: ImportBatch | None = None
     _response: dict[str, Any] | None = field(default=None, repr=False)
+    _encoded: bytes | None = field(default=None, repr=False)
 
     def count(self, outcome: Outcome) -> int:
         return sum(1 for item in self.items if item.outcome is outcome)
@@ -81,6 +82,12 @@ class IngestResult:
                 problems = [problem for item in failed for problem in item.errors] + self.errors
                 log_errors(logger, "ingest", problems, failed_items=len(failed))
         return self._response
+
+    def encoded_response(self) -> bytes:
+        """``as_response()`` as JSON, encoded once for the import batch and the answer."""
+        if self._encoded is None:
+            self._encoded = encode_envelope(self.as_response())
+        return self._encoded
 
     def outcome_counts(self) -> dict[str, int]:
         """Items by outcome name (``failed`` for every item not stored), for the metrics."""

@@ -3,11 +3,13 @@
 import copy
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from messages_app.clients import register_client
 from messages_app.models import Attachment, Conversation, Message, MessageTag, MessageTagSecondaryAttribute
-from tests.builders import CLIENT_NAME, CLIENT_SECRET, full_message, minimal_message, url
+from tests.builders import CLIENT_NAME, CLIENT_SECRET, full_message, is_postgres, minimal_message, url
 
 pytestmark = pytest.mark.django_db
 
@@ -212,3 +214,43 @@ def test_resend_of_a_message_stored_before_warnings_were_kept_is_validated_in_fu
     again = put([item]).json()
 
     assert warning_codes(again) == ["TIMEZONE_ASSUMED_UTC", "UNKNOWN_FIELD", "MESSAGE_UNCHANGED"]
+
+
+def _hints_read_before_a_correction(monkeypatch):
+    """Make phase 1's hints what it would have read before a staff correction that came
+    before the write phase's locks: uncorrected, with a row version the rows no longer have."""
+    from messages_app.ingest import service
+
+    read = service._stored_intake
+
+    def stale_versions(department, items):
+        hints = read(department, items)
+        return {
+            key: hint._replace(row=hint.row._replace(version="0", corrected_at=None)) for key, hint in hints.items()
+        }
+
+    monkeypatch.setattr(service, "_stored_intake", stale_versions)
+
+
+@pytest.mark.skipif(not is_postgres(), reason="row versions (xmin) are PostgreSQL's; SQLite reads the rows again")
+def test_identical_resend_confirms_the_stored_rows_by_their_version_instead_of_reading_them_again(put):
+    items = [full_message(n) for n in range(3)]
+    put(items)
+
+    with CaptureQueriesContext(connection) as queries:
+        answer = put(items).json()
+
+    assert [warning_codes(answer, n) for n in range(3)] == [["MESSAGE_UNCHANGED"]] * 3
+    assert sum("xmin" in query["sql"] for query in queries) == 2  # the hint and the confirmation
+    assert not any('"payload_hash"' in query["sql"] for query in queries)
+
+
+@pytest.mark.skipif(not is_postgres(), reason="row versions (xmin) are PostgreSQL's; SQLite reads the rows again")
+def test_identical_resend_of_a_row_written_since_its_hint_is_classified_from_the_row_read_again(put, monkeypatch):
+    put([minimal_message(1)])
+    Message.objects.update(corrected_at=timezone.now(), corrected_fields=["body"])
+    _hints_read_before_a_correction(monkeypatch)
+
+    answer = put([minimal_message(1)]).json()
+
+    assert warning_codes(answer) == ["MESSAGE_LOCKED_BY_CORRECTION"]
