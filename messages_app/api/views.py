@@ -159,6 +159,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         description=(
             "The customer's messages in the PUT's item shape (with messageUuid), ordered by message time, "
             "cursor-paginated. Trashed and hidden messages only with includeTrashed / includeHidden. "
+            "q searches the words of subject and body (full-text), combined with the other filters. "
             "Needs the message.read scope."
         ),
         parameters=path_parameters("departmentUUID", "customerUUID"),
