@@ -333,6 +333,9 @@ def rebuild_column(config: str, using: str = "default") -> list[str]:
     statements = rebuild_statements(config)
     with transaction.atomic(using=using), connections[using].cursor() as cursor:
         cursor.execute("SELECT %s::regconfig", [config])
+        # ALTER TABLE refuses to run while deferred foreign-key checks of earlier writes in
+        # the same transaction are pending: run them now.
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         for statement in statements:
             cursor.execute(statement)
     return statements
