@@ -25,7 +25,7 @@ from ..selectors import message_record, messages_with_parts
 from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
 from .parsers import read_unsized_body
-from .paths import identifier_problem
+from .paths import identifier_problem, undecodable_query_parameter
 
 _TRUE, _FALSE = {"true", "1"}, {"false", "0", ""}
 
@@ -116,6 +116,9 @@ class DepartmentScopedViewSet(viewsets.GenericViewSet):
             if problem is not None:
                 raise InvalidPathParameter(problem, path=name)
         bind(department=kwargs["departmentUUID"])
+        undecodable = undecodable_query_parameter(request.META.get("QUERY_STRING", ""))
+        if undecodable is not None:
+            raise InvalidQueryParameter("Not UTF-8 once percent-decoded.", path=undecodable)
         for name, values in request.query_params.lists():
             if UNSTORABLE_RE.search(name) or any(UNSTORABLE_RE.search(value) for value in values):
                 raise InvalidQueryParameter("Contains NUL (\\u0000) or a lone surrogate.", path=name)
