@@ -48,15 +48,16 @@ from django.db.models.functions import Coalesce, Concat, Replace
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from .errors import UNSTORABLE_RE
 from .models import Conversation, Message
 
 # The longest query the read API accepts (a search box's worth); longer is refused.
 MAX_QUERY_LENGTH = 500
 # Around a match, in the text ts_headline builds; private-use characters never typed.
 START, STOP = "\ue000", "\ue001"
-_HEADLINE_OPTIONS = f"StartSel={START}, StopSel={STOP}, MaxWords=30, MinWords=12"
+_HEADLINE_OPTIONS = f"StartSel={START}, StopSel={STOP}, MaxWords=20, MinWords=8"
 # Characters of the Python headline before and after the first match.
-_BEFORE, _WINDOW = 60, 200
+_BEFORE, _WINDOW = 40, 140
 
 
 # --- The query syntax ----------------------------------------------------------------------
@@ -184,6 +185,9 @@ def matching(queryset: QuerySet[Message], query: str) -> QuerySet[Message]:
     """
     if not query.strip():
         return queryset
+    if UNSTORABLE_RE.search(query):
+        # No stored text holds a NUL or a lone surrogate (and PostgreSQL takes no NUL).
+        return queryset.none()
     if is_indexed(queryset.db):
         return queryset.filter(WebSearchMatch(query))
     groups = parse(query)
@@ -299,7 +303,7 @@ def highlights(messages: Iterable[Message], query: str) -> dict[int, SafeString]
     """Safe HTML of each message's matched words in context, by message id: one query
     for the rows given (a page), none on SQLite."""
     messages = list(messages)
-    if not messages or not query.strip():
+    if not messages or not query.strip() or UNSTORABLE_RE.search(query):
         return {}
     if is_indexed(messages[0]._state.db or "default"):
         marked = _marked_by_postgresql(messages, query)

@@ -119,3 +119,12 @@ def test_staff_never_find_another_departments_conversations_by_words(two_departm
     assert shown(listing(north_client, "conversation", q="secret")) == []
     assert shown(listing(north_client, "conversation", q="south-customer")) == []
     assert shown(listing(north_client, "conversation", q="subject")) == ["north-customer"]
+
+
+@pytest.mark.parametrize("query", ["q=brake%00", "q=brake%ED%A0%80"], ids=["nul", "encoded-surrogate"])
+@pytest.mark.parametrize("model", ["message", "conversation"])
+def test_a_search_holding_a_nul_or_an_encoded_surrogate_never_fails(two_departments, north_client, model, query):
+    # Django's search form drops a term with a NUL; other bytes that are not UTF-8 arrive as U+FFFD.
+    response = north_client.get(f"{changelist(model)}?{query}")
+
+    assert response.status_code == 200

@@ -102,6 +102,11 @@ def test_a_query_without_any_word_matches_nothing(texts):
     assert found("!! --") == []
 
 
+@pytest.mark.parametrize("query", ["brake\x00", "brake \ud800"], ids=["nul", "lone-surrogate"])
+def test_a_query_with_a_nul_or_lone_surrogate_matches_nothing(texts, query):
+    assert found(query) == []
+
+
 def test_a_message_without_subject_or_body_is_searchable(department):
     import_items(department, "customer-a", [item("bare", None, "brake"), item("empty", None, None)])
 
