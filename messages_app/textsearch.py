@@ -40,7 +40,6 @@ from django.db.models import (
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
     TextField,
     Value,
 )
@@ -197,15 +196,31 @@ def matching(queryset: QuerySet[Message], query: str) -> QuerySet[Message]:
 
 
 def conversations_matching(conversations: QuerySet[Conversation], query: str) -> QuerySet[Conversation]:
-    """The conversations of ``conversations`` with messages that match ``query``, each
-    annotated ``search_matches``: how many of its messages match.
+    """The conversations of ``conversations`` with messages that match ``query``.
 
     Messages are found by customer (one conversation per customer): the (customer,
-    message_at, id) index serves a conversation's messages.
+    message_at, id) index serves a conversation's messages. How many match is
+    ``match_counts``, asked for the conversations of one page: as an annotation here it
+    would also be computed for every row the admin paginator's capped count reads.
     """
     messages = matching(Message.objects.filter(customer=OuterRef("customer_id")), query)
-    counted = messages.order_by().values("customer").annotate(n=Count("id")).values("n")
-    return conversations.filter(Exists(messages.order_by())).annotate(search_matches=Coalesce(Subquery(counted), 0))
+    return conversations.filter(Exists(messages.order_by()))
+
+
+def match_counts(conversations: Iterable[Conversation], query: str) -> dict[int, int]:
+    """How many messages of each conversation match ``query``, by conversation id (one
+    query; conversations without a match are left out)."""
+    by_customer = {conversation.customer_id: conversation.pk for conversation in conversations}
+    if not by_customer:
+        return {}
+    rows = (
+        matching(Message.objects.filter(customer_id__in=sorted(by_customer)), query)
+        .order_by()
+        .values("customer_id")
+        .annotate(n=Count("id"))
+        .values_list("customer_id", "n")
+    )
+    return {by_customer[customer_id]: n for customer_id, n in rows}
 
 
 # --- Highlighting --------------------------------------------------------------------------
@@ -268,6 +283,7 @@ def _marked_by_postgresql(messages: list[Message], query: str) -> dict[int, str]
         Message.objects.using(messages[0]._state.db or "default")
         .filter(pk__in=[message.pk for message in messages])
         .annotate(headline=_Headline(document, query, settings.SEARCH_CONFIG))
+        .order_by()
         .values_list("pk", "headline")
     )
     return dict(rows)

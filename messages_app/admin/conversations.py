@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
@@ -18,6 +19,23 @@ from ..identifiers import is_identifier
 from ..models import Conversation, Customer, Department, Message
 from .base import ScopedAdmin, admin_url, customer_messages_url, replica_page
 from .filters import DepartmentListFilter
+
+# Where get_search_results leaves the words it searched for, for the page's match counts.
+_TEXT_QUERY = "_comms_text_query"
+
+
+class ConversationChangeList(ChangeList):
+    """The conversation list; a word search also counts each shown conversation's matching
+    messages (one query for the page)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        query = getattr(request, _TEXT_QUERY, "")
+        if query:
+            page = list(self.result_list)
+            counts = textsearch.match_counts(page, query)
+            for conversation in page:
+                conversation.search_matches = counts.get(conversation.pk, 0)
 
 
 @admin.register(Conversation)
@@ -55,6 +73,9 @@ class ConversationAdmin(ScopedAdmin):
     )
     readonly_fields = fields
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return ConversationChangeList
+
     def get_list_display(self, request: HttpRequest) -> Any:
         """A "matches" column only while searching words."""
         columns = super().get_list_display(request)
@@ -83,6 +104,7 @@ class ConversationAdmin(ScopedAdmin):
             by_customer = queryset.filter(customer__in=customers)
             if by_customer.exists():
                 return by_customer, False
+        setattr(request, _TEXT_QUERY, search_term)
         return textsearch.conversations_matching(queryset, search_term), False
 
     @admin.display(description="matches")

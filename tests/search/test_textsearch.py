@@ -129,12 +129,25 @@ def test_conversations_are_found_with_their_number_of_matching_messages(departme
     import_items(department, "one-match", [item("b1", None, "brake"), item("b2", None, "invoice")])
     import_items(department, "no-match", [item("c1", None, "invoice")])
 
-    conversations = textsearch.conversations_matching(Conversation.objects.all(), "brake")
+    conversations = list(textsearch.conversations_matching(Conversation.objects.all(), "brake"))
+    counts = textsearch.match_counts(Conversation.objects.all(), "brake")
 
-    assert sorted(conversations.values_list("customer__uuid", "search_matches")) == [
-        ("one-match", 1),
-        ("two-matches", 2),
-    ]
+    assert sorted(conversation.customer.uuid for conversation in conversations) == ["one-match", "two-matches"]
+    assert {Conversation.objects.get(pk=pk).customer.uuid: n for pk, n in counts.items()} == {
+        "one-match": 1,
+        "two-matches": 2,
+    }
+
+
+def test_match_counts_of_a_page_cost_one_query(department, django_assert_num_queries):
+    for n in range(3):
+        import_items(department, f"customer-{n}", [item(f"m{n}", None, "brake")])
+    page = list(Conversation.objects.all())
+
+    with django_assert_num_queries(1):
+        counts = textsearch.match_counts(page, "brake")
+
+    assert sorted(counts.values()) == [1, 1, 1]
 
 
 def test_conversation_search_keeps_the_given_conversations_only(department):
