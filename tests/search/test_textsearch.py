@@ -218,3 +218,28 @@ def test_the_python_headline_is_a_window_around_the_first_match():
     assert text.startswith("…") and text.endswith("…")
     assert f"{START}brake pads{STOP}" in text
     assert len(text) < 300
+
+
+# --- The admin's form: a probe of the index first (PostgreSQL) ------------------------------
+
+
+@pytest.mark.parametrize("limit", [1, 10_000], ids=["more-than-the-probe", "within-the-probe"])
+def test_searched_finds_what_matching_finds(texts, monkeypatch, limit):
+    monkeypatch.setattr(textsearch, "PROBE_LIMIT", limit)
+    scoped = Message.objects.exclude(source_uuid="s4")
+
+    for query in ("brake", "brake -invoice", '"brake pads"', "zebra"):
+        searched = sorted(textsearch.searched(scoped, query).values_list("source_uuid", flat=True))
+        assert searched == sorted(textsearch.matching(scoped, query).values_list("source_uuid", flat=True)), query
+
+
+@pytest.mark.parametrize("limit", [1, 10_000], ids=["more-than-the-probe", "within-the-probe"])
+def test_conversation_search_is_the_same_either_side_of_the_probe(department, monkeypatch, limit):
+    monkeypatch.setattr(textsearch, "PROBE_LIMIT", limit)
+    import_items(department, "kept", [item("a1", None, "brake"), item("a2", None, "brake fluid")])
+    import_items(department, "other", [item("b1", None, "brake")])
+    import_items(department, "none", [item("c1", None, "invoice")])
+
+    found = textsearch.conversations_matching(Conversation.objects.exclude(customer__uuid="other"), "brake")
+
+    assert list(found.values_list("customer__uuid", flat=True)) == ["kept"]
