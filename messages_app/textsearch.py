@@ -52,8 +52,9 @@ from .models import Conversation, Message
 
 # The longest query the read API accepts (a search box's worth); longer is refused.
 MAX_QUERY_LENGTH = 500
-# Up to this many matches, the admin picks them by id after one probe of the index.
-PROBE_LIMIT = 10_000
+# Up to this many matches (the admin paginator counts up to 1,000 too), the admin picks
+# them by id after one probe of the index.
+PROBE_LIMIT = 1_000
 # Around a match, in the text ts_headline builds; private-use characters never typed.
 START, STOP = "\ue000", "\ue001"
 _HEADLINE_OPTIONS = f"StartSel={START}, StopSel={STOP}, MaxWords=20, MinWords=8"
