@@ -48,6 +48,7 @@ def test_a_stemming_configuration_matches_other_forms_of_a_word_after_the_rebuil
 
     assert "with configuration english" in output
     assert "CREATE INDEX message_search_idx" in output
+    assert "ANALYZE messages_app_message (search_vector)" in output
 
 
 @postgres_only

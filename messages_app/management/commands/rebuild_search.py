@@ -12,8 +12,9 @@ from ... import textsearch
 class Command(BaseCommand):
     help = (
         "Drop and re-add the messages' full-text search column (search_vector) and its GIN index "
-        "with the current SEARCH_CONFIG, in one transaction. The message table is locked and rewritten "
-        "meanwhile (minutes at millions of messages). PostgreSQL only; SQLite has nothing to rebuild."
+        "with the current SEARCH_CONFIG, then analyse it, in one transaction. The message table is "
+        "locked and rewritten meanwhile (minutes at millions of messages). PostgreSQL only; SQLite "
+        "has nothing to rebuild."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
