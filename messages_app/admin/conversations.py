@@ -6,16 +6,36 @@ from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.template.response import TemplateResponse
 from django.urls import path
 from django.utils.html import format_html
 from django.utils.translation import ngettext
 
-from .. import transcripts
-from ..models import Conversation, Message
+from .. import scoping, textsearch, transcripts
+from ..identifiers import is_identifier
+from ..models import Conversation, Customer, Department, Message
 from .base import ScopedAdmin, admin_url, customer_messages_url, replica_page
 from .filters import DepartmentListFilter
+from .paging import PagedChangeList
+
+# Where get_search_results leaves the words it searched for, for the page's match counts.
+_TEXT_QUERY = "_comms_text_query"
+
+
+class ConversationChangeList(PagedChangeList):
+    """The conversation list; a word search also counts each shown conversation's matching
+    messages (one query for the page)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        query = getattr(request, _TEXT_QUERY, "")
+        if query:
+            page = list(self.result_list)
+            counts = textsearch.match_counts(page, query)
+            for conversation in page:
+                conversation.search_matches = counts.get(conversation.pk, 0)
 
 
 @admin.register(Conversation)
@@ -29,11 +49,16 @@ class ConversationAdmin(ScopedAdmin):
         "last_message_at",
         "transcript_link",
         "messages_link",
+        "search_matches",
     )
     list_display_links = ("customer_uuid",)
     list_filter = (DepartmentListFilter,)
     list_select_related = ("customer", "department")
+    # An exact customer UUID first, otherwise words of the messages (get_search_results).
     search_fields = ("customer__uuid",)
+    search_help_text = (
+        'An exact customer UUID; or words of its messages\' subject or body: "a phrase", -excluded, one OR other.'
+    )
     sortable_by = ("last_message_at",)
     ordering = ("-last_message_at", "id")
     list_per_page = 50
@@ -47,6 +72,45 @@ class ConversationAdmin(ScopedAdmin):
         "browse",
     )
     readonly_fields = fields
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[PagedChangeList]:
+        return ConversationChangeList
+
+    def get_list_display(self, request: HttpRequest) -> Any:
+        """A "matches" column only while searching words."""
+        columns = super().get_list_display(request)
+        if not request.GET.get("q", "").strip():
+            columns = tuple(name for name in columns if name != "search_matches")
+        return columns
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Conversation], search_term: str
+    ) -> tuple[QuerySet[Conversation], bool]:
+        """A customer UUID finds its conversation through the (department, uuid) index;
+        anything else finds the conversations whose messages match (``textsearch``).
+
+        The autocomplete of a message's conversation keeps Django's substring search of
+        the customer UUID: it completes what is typed.
+        """
+        term = search_term.strip()
+        match = getattr(request, "resolver_match", None)
+        if not term or (match is not None and match.url_name == "autocomplete"):
+            return super().get_search_results(request, queryset, search_term)
+        if is_identifier(term):
+            # Department-led, as the unique (department, uuid) index is.
+            departments: Any = scoping.department_ids(request)
+            departments = Department.objects.values("pk") if departments is None else sorted(departments)
+            customers = Customer.objects.filter(department_id__in=departments, uuid=term)
+            by_customer = queryset.filter(customer__in=customers)
+            if by_customer.exists():
+                return by_customer, False
+        setattr(request, _TEXT_QUERY, search_term)
+        return textsearch.conversations_matching(queryset, search_term), False
+
+    @admin.display(description="matches")
+    def search_matches(self, conversation: Conversation) -> int | None:
+        """How many of the conversation's messages match the words searched for."""
+        return getattr(conversation, "search_matches", None)
 
     @admin.display(description="customer", ordering="customer__uuid")
     def customer_uuid(self, conversation: Conversation) -> str:

@@ -23,7 +23,7 @@ from django.utils.text import Truncator
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from .. import corrections, scoping, selectors
+from .. import corrections, scoping, selectors, textsearch
 from ..models import Conversation, Message, MessageTag, MessageTagParent, MessageTagSecondaryAttribute
 from ..transfer import exporting
 from .base import EMPTY, ScopedAdmin, ScopedInline, admin_url, customer_messages_url, pretty_json
@@ -39,11 +39,29 @@ from .inlines import (
     NotificationNotifierInline,
     VoiceCallAttributesInline,
 )
+from .paging import PagedChangeList
+
+# Where get_search_results leaves the words it searched for, for the page's highlights.
+_TEXT_QUERY = "_comms_text_query"
 
 
 def messages_count(count: int) -> str:
     """``1 message``, ``2 messages``."""
     return f"{count} {ngettext('message', 'messages', count)}"
+
+
+class MessageChangeList(PagedChangeList):
+    """The message list; a word search also highlights its matches in the page's rows
+    (one query for the page, never for every match)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        query = getattr(request, _TEXT_QUERY, "")
+        if query:
+            page = list(self.result_list)
+            headlines = textsearch.highlights(page, query)
+            for message in page:
+                message.search_headline = headlines.get(message.pk)
 
 
 @admin.register(Message)
@@ -68,9 +86,13 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
         HiddenListFilter,
         CorrectedListFilter,
     )
-    # Identifiers are matched exactly first (get_search_results); these are for words.
+    # Identifiers are matched exactly first, anything else is a full-text search of subject
+    # and body (get_search_results, textsearch); naming the fields shows the search box.
     search_fields = ("subject", "body")
-    search_help_text = "An exact customer UUID, sourceUuid or messageUuid; or words of the subject or body."
+    search_help_text = (
+        'An exact customer UUID, sourceUuid or messageUuid; or words of the subject or body: "a phrase", '
+        "-excluded, one OR other."
+    )
     date_hierarchy = "message_at"
     sortable_by = ("message_at",)
     ordering = ("-message_at", "-id")
@@ -161,12 +183,19 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
             queryset = queryset.defer("source_payload", "meta_data")
         return queryset
 
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[PagedChangeList]:
+        return MessageChangeList
+
     def get_search_results(self, request: HttpRequest, queryset: QuerySet, search_term: str) -> tuple[QuerySet, bool]:
-        """An identifier finds its messages through an index; anything else is a text search."""
+        """An identifier finds its messages through an index; anything else is a full-text
+        search (``textsearch``) within the rows the user may see."""
+        if not search_term.strip():
+            return queryset, False
         matches = selectors.identifier_matches(queryset, search_term, scoping.department_ids(request))
         if matches is not None:
             return matches, False
-        return super().get_search_results(request, queryset, search_term)
+        setattr(request, _TEXT_QUERY, search_term)
+        return textsearch.searched(queryset, search_term), False
 
     @admin.display(description="customer", ordering="customer__uuid")
     def customer_link(self, message: Message) -> str:
@@ -181,6 +210,10 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
 
     @admin.display(description="subject or body")
     def excerpt(self, message: Message) -> str:
+        """The subject (or body); when searching words, the matched words in their context."""
+        headline = getattr(message, "search_headline", None)
+        if headline is not None:
+            return headline
         return Truncator(message.subject or message.body or "").chars(80)
 
     @admin.display(description="flags", empty_value="")

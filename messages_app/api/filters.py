@@ -6,7 +6,9 @@ from django import forms
 from django.db.models import Exists, OuterRef, QuerySet
 from django_filters import rest_framework as filters
 
+from .. import textsearch
 from ..enums import MessageType, Protocol, Purpose
+from ..errors import InvalidQueryParameter
 from ..models import Message, MessageTag
 
 
@@ -61,6 +63,16 @@ class MessageFilterSet(filters.FilterSet):
     tag = filters.CharFilter(method="filter_tag", help_text="Messages with a messageTags entry of this tagTypeUuid.")
     includeTrashed = FlagFilter(method="include", help_text="Also list messages tagged TRASH.")
     includeHidden = FlagFilter(method="include", help_text="Also list messages with showInCustomerConversation false.")
+    q = filters.CharFilter(
+        method="filter_text",
+        help_text=(
+            "Words of the subject or body, as typed in a search engine: every word must match, "
+            '"a quoted phrase" matches its words in order, -word excludes, OR gives alternatives '
+            '(brake pads, "brake pads", brake -invoice, brake OR tyre). On PostgreSQL words match whole words '
+            "of the server's text-search configuration (SEARCH_CONFIG); on SQLite, substrings, ignoring case. "
+            f"At most {textsearch.MAX_QUERY_LENGTH} characters; empty means no filter."
+        ),
+    )
 
     class Meta:
         model = Message
@@ -68,6 +80,11 @@ class MessageFilterSet(filters.FilterSet):
 
     def filter_tag(self, queryset: QuerySet[Message], name: str, value: str) -> QuerySet[Message]:
         return queryset.filter(Exists(MessageTag.objects.filter(message=OuterRef("pk"), tag_type_uuid=value)))
+
+    def filter_text(self, queryset: QuerySet[Message], name: str, value: str) -> QuerySet[Message]:
+        if len(value) > textsearch.MAX_QUERY_LENGTH:
+            raise InvalidQueryParameter(f"At most {textsearch.MAX_QUERY_LENGTH} characters.", path=name)
+        return textsearch.matching(queryset, value)
 
     def include(self, queryset: QuerySet[Message], name: str, value: bool | None) -> QuerySet[Message]:
         return queryset

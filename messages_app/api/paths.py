@@ -85,6 +85,26 @@ def request_location(request: HttpRequest) -> str:
     return f"{path}?{query}" if query else path
 
 
+def undecodable_query_parameter(query_string: str) -> str | None:
+    """The name of the first query parameter whose name or value is not UTF-8 once
+    percent-decoded (an encoded surrogate such as ``%ED%A0%80`` included), or None.
+
+    Django decodes such bytes into U+FFFD, so the view would see other text than was sent.
+    """
+    try:
+        raw = query_string.encode("latin-1")
+    except UnicodeEncodeError:
+        raw = query_string.encode()
+    for pair in raw.split(b"&"):
+        name, _, value = (unquote_to_bytes(part.replace(b"+", b" ")) for part in pair.partition(b"="))
+        try:
+            name.decode()
+            value.decode()
+        except UnicodeDecodeError:
+            return name.decode(errors="replace")
+    return None
+
+
 def has_dot_segment(canonical: str) -> bool:
     # quote() never encodes ".", so a dot segment sent as %2E is "." here as well.
     return any(segment in DOT_SEGMENTS for segment in canonical.split("/"))

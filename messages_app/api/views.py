@@ -25,7 +25,7 @@ from ..selectors import message_record, messages_with_parts
 from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
 from .parsers import read_unsized_body
-from .paths import identifier_problem
+from .paths import identifier_problem, undecodable_query_parameter
 from .renderers import EnvelopeRenderer
 
 _TRUE, _FALSE = {"true", "1"}, {"false", "0", ""}
@@ -117,6 +117,9 @@ class DepartmentScopedViewSet(viewsets.GenericViewSet):
             if problem is not None:
                 raise InvalidPathParameter(problem, path=name)
         bind(department=kwargs["departmentUUID"])
+        undecodable = undecodable_query_parameter(request.META.get("QUERY_STRING", ""))
+        if undecodable is not None:
+            raise InvalidQueryParameter("Not UTF-8 once percent-decoded.", path=undecodable)
         for name, values in request.query_params.lists():
             if UNSTORABLE_RE.search(name) or any(UNSTORABLE_RE.search(value) for value in values):
                 raise InvalidQueryParameter("Contains NUL (\\u0000) or a lone surrogate.", path=name)
@@ -171,6 +174,7 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         description=(
             "The customer's messages in the PUT's item shape (with messageUuid), ordered by message time, "
             "cursor-paginated. Trashed and hidden messages only with includeTrashed / includeHidden. "
+            "q searches the words of subject and body (full-text), combined with the other filters. "
             "Needs the message.read scope."
         ),
         parameters=path_parameters("departmentUUID", "customerUUID"),

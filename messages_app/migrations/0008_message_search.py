@@ -18,6 +18,8 @@ def add_search_column(apps, schema_editor):
         return
     schema_editor.execute(COLUMN_SQL.format(config=settings.SEARCH_CONFIG))
     schema_editor.execute(INDEX_SQL)
+    # Without statistics of the new column every word looks rare to the planner.
+    schema_editor.execute("ANALYZE messages_app_message (search_vector)")
 
 
 def drop_search_column(apps, schema_editor):

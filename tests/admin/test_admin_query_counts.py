@@ -71,6 +71,7 @@ PAGES = {
     "message list": lambda: (changelist("message"), None),
     "message list, filtered": lambda: (changelist("message"), {"type": "DRAFT", "q": "vehicle"}),
     "message list, by sourceUuid": lambda: (changelist("message"), {"q": "src-000001"}),
+    "message list, words": lambda: (changelist("message"), {"q": "vehicle ready -zebra"}),
     "message list, one year": lambda: (changelist("message"), {"message_at__year": "2024"}),
     "message list, older page": lambda: (changelist("message"), {"before": newest_edge()}),
     "message list, oldest page": lambda: (changelist("message"), {"after": "start"}),
@@ -79,6 +80,8 @@ PAGES = {
     "conversation list, page 2": lambda: (changelist("conversation"), {"p": "2"}),
     "import batch list": lambda: (changelist("importbatch"), None),
     "import batch list, older page": lambda: (changelist("importbatch"), {"before": newest_batch_edge()}),
+    "conversation list, words": lambda: (changelist("conversation"), {"q": "vehicle ready"}),
+    "conversation list, by customer": lambda: (changelist("conversation"), {"q": "cust-0"}),
     "transcript": lambda: (transcript_url(Conversation.objects.order_by("pk").first()), None),
 }
 
@@ -105,11 +108,16 @@ def test_pages_run_the_same_queries_for_few_and_many_rows(department, superuser)
 # On PostgreSQL every list also asks for an estimate (pg_class.reltuples or EXPLAIN) next
 # to its capped count, at any size (admin_paging). A search term that looks like
 # an identifier first looks for customers with that UUID and checks for exact matches (2;
-# a superuser also lists the departments, whose index those lookups lead with).
+# a superuser also lists the departments, whose index those lookups lead with). Words
+# are searched in the same queries; the conversation list counts the shown conversations'
+# matching messages (1). On PostgreSQL a word search first probes the search index (1,
+# textsearch.searched) and the highlights of a message page take one more (1), for that
+# page only. A conversation search by customer UUID checks for that customer first (1).
 STAFF = {
     "message list": 9,
     "message list, filtered": 11,
     "message list, by sourceUuid": 11,
+    "message list, words": 9,
     "message list, one year": 9,
     "message list, older page": 9,
     "message list, oldest page": 9,
@@ -118,12 +126,15 @@ STAFF = {
     "conversation list, page 2": 8,
     "import batch list": 8,
     "import batch list, older page": 8,
+    "conversation list, words": 9,
+    "conversation list, by customer": 9,
     "transcript": 8,
 }
 SUPERUSER = {
     "message list": 6,
     "message list, filtered": 9,
     "message list, by sourceUuid": 9,
+    "message list, words": 6,
     "message list, one year": 6,
     "message list, older page": 6,
     "message list, oldest page": 6,
@@ -132,8 +143,12 @@ SUPERUSER = {
     "conversation list, page 2": 5,
     "import batch list": 5,
     "import batch list, older page": 5,
+    "conversation list, words": 6,
+    "conversation list, by customer": 6,
     "transcript": 5,
 }
+HIGHLIGHTED = ("message list, filtered", "message list, words")
+PROBED = ("message list, filtered", "message list, words", "conversation list, words")
 
 
 @pytest.mark.parametrize("superuser", [False, True], ids=["staff", "superuser"])
@@ -144,4 +159,6 @@ def test_pinned_query_counts(department, superuser):
     expected = dict(SUPERUSER if superuser else STAFF)
     if connection.vendor == "postgresql":
         expected.update({name: expected[name] + 1 for name in PAGES if name != "transcript"})
+        expected.update({name: expected[name] + 1 for name in HIGHLIGHTED})
+        expected.update({name: expected[name] + 1 for name in PROBED})
     assert counts == expected
