@@ -277,18 +277,31 @@ def conversations_matching(conversations: QuerySet[Conversation], query: str) ->
 
 def match_counts(conversations: Iterable[Conversation], query: str) -> dict[int, int]:
     """How many messages of each conversation match ``query``, by conversation id (one
-    query; conversations without a match are left out)."""
+    query; conversations without a match are left out).
+
+    The match is a ``FILTER`` of the count, not a ``WHERE``: the page's conversations'
+    messages are read through the (customer, time) index and their stored vectors tested.
+    As a ``WHERE`` the planner ANDs in the GIN index, which for a common word is a bitmap
+    of a million rows (320 ms at 10 M messages, against 10 ms).
+    """
     by_customer = {conversation.customer_id: conversation.pk for conversation in conversations}
-    if not by_customer:
+    if not by_customer or not query.strip() or UNSTORABLE_RE.search(query):
         return {}
+    messages = Message.objects.filter(customer_id__in=sorted(by_customer))
+    if is_indexed(messages.db):
+        condition = Q(WebSearchMatch(query))
+    else:
+        groups = parse(query)
+        if not groups:
+            return {}
+        condition = _substring_condition(groups)
     rows = (
-        matching(Message.objects.filter(customer_id__in=sorted(by_customer)), query)
-        .order_by()
+        messages.order_by()
         .values("customer_id")
-        .annotate(n=Count("id"))
+        .annotate(n=Count("id", filter=condition))
         .values_list("customer_id", "n")
     )
-    return {by_customer[customer_id]: n for customer_id, n in rows}
+    return {by_customer[customer_id]: n for customer_id, n in rows if n}
 
 
 # --- Highlighting --------------------------------------------------------------------------
