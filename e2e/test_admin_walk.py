@@ -227,3 +227,18 @@ def test_the_api_docs_render_without_internet(live: dict[str, str], page: Page) 
     finally:
         page.unroute("**/*")
     assert refused == [], refused
+
+
+def test_a_word_search_in_the_message_list_marks_the_matched_word(live: dict[str, str], page: Page) -> None:
+    """Logged in from the walk above: the search box finds words of bodies and marks them."""
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(live["base_url"] + "/admin/messages_app/message/")
+    page.fill("#searchbar", "pick-up")
+    page.press("#searchbar", "Enter")
+    page.wait_for_url("**q=pick-up*")
+    rows = page.locator("#result_list tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator("mark")).to_have_text("pick-up")
+    expect(rows.first).to_contain_text("ready for")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "search.png"))

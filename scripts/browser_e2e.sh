@@ -36,4 +36,4 @@ if ! .venv/bin/pytest -q -p no:cacheprovider e2e/test_admin_walk.py "$@"; then
   echo "--- server log" >&2; tail -50 "$work/server.log" >&2
   exit 1
 fi
-echo "browser_e2e: screenshots in artifacts/ (transcript, message_list, docs, redoc)"
+echo "browser_e2e: screenshots in artifacts/ (transcript, message_list, search, docs, redoc)"

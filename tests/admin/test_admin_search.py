@@ -3,6 +3,7 @@ list (conversations with matching messages and how many), within the user's depa
 
 import pytest
 
+from messages_app.admin.conversations import SEARCH_COUNT_CAP
 from tests.admin import support
 from tests.admin.support import changelist, client_for, import_items, message, staff_user
 from tests.builders import minimal_message, with_attrs
@@ -100,6 +101,17 @@ def test_words_find_conversations_with_their_number_of_matching_messages(two_dep
     matches = {row.customer.uuid: row.search_matches for row in response.context["cl"].result_list}
     assert matches == {"north-customer": 2, "other-customer": 1}
     assert "column-search_matches" in response.content.decode()
+
+
+def test_a_word_search_of_conversations_counts_fewer_conversations_exactly(two_departments, north_client):
+    north, _south = two_departments
+    import_items(north, "north-customer", [item("n1", "brake pads")])
+
+    searched = listing(north_client, "conversation", q="brake").context["cl"].paginator
+    listed = listing(north_client, "conversation").context["cl"].paginator
+
+    assert searched.count_cap == SEARCH_COUNT_CAP < listed.count_cap
+    assert searched.count == 1
 
 
 def test_the_matches_column_is_shown_only_while_searching(two_departments, north_client):
