@@ -1,5 +1,6 @@
 """Filters of the read API (django-filter), named in the wire's camelCase."""
 
+from datetime import datetime
 from typing import Any
 
 from django import forms
@@ -10,6 +11,7 @@ from .. import textsearch
 from ..enums import MessageType, Protocol, Purpose
 from ..errors import InvalidQueryParameter
 from ..models import Message, MessageTag
+from ..wire.fields import parse_datetime
 
 
 class _FlagField(forms.NullBooleanField):
@@ -35,6 +37,26 @@ class FlagFilter(filters.BooleanFilter):
         super().__init__(*args, **kwargs)
 
 
+class _UtcDateTimeField(forms.Field):
+    """An ISO 8601 date-time read as the wire reads ``sentOn`` (no offset means UTC), turned
+    into UTC here: PostgreSQL refuses offsets beyond ±15:59 that Python accepts (-23:19),
+    and a moment with no UTC date-time (0001-01-01T00:00+01:00) is invalid, not a 500."""
+
+    widget = forms.TextInput
+
+    def to_python(self, value: Any) -> datetime | None:
+        if value in (None, ""):
+            return None
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+        if parsed is None:
+            raise forms.ValidationError("Expected an ISO 8601 date-time.", code="invalid")
+        return parsed[0]
+
+
+class UtcDateTimeFilter(filters.IsoDateTimeFilter):
+    field_class = _UtcDateTimeField
+
+
 class MessageFilterSet(filters.FilterSet):
     """Trashed messages (tags contains TRASH) and hidden ones (showInCustomerConversation
     false) are left out unless asked for, as a customer conversation shows them."""
@@ -51,12 +73,12 @@ class MessageFilterSet(filters.FilterSet):
     purpose = filters.MultipleChoiceFilter(
         choices=Purpose.choices, distinct=False, help_text="One or several purposes."
     )
-    sentOnAfter = filters.IsoDateTimeFilter(field_name="sent_on", lookup_expr="gte", help_text="sentOn >= this.")
-    sentOnBefore = filters.IsoDateTimeFilter(field_name="sent_on", lookup_expr="lt", help_text="sentOn < this.")
-    receivedOnAfter = filters.IsoDateTimeFilter(
+    sentOnAfter = UtcDateTimeFilter(field_name="sent_on", lookup_expr="gte", help_text="sentOn >= this.")
+    sentOnBefore = UtcDateTimeFilter(field_name="sent_on", lookup_expr="lt", help_text="sentOn < this.")
+    receivedOnAfter = UtcDateTimeFilter(
         field_name="received_on", lookup_expr="gte", help_text="receivedOn >= this."
     )
-    receivedOnBefore = filters.IsoDateTimeFilter(
+    receivedOnBefore = UtcDateTimeFilter(
         field_name="received_on", lookup_expr="lt", help_text="receivedOn < this."
     )
     isManual = FlagFilter(field_name="is_manual")

@@ -37,3 +37,24 @@ def test_a_cursor_the_api_did_not_give_is_400(api, put):
     assert response.status_code == 400
     assert response.json()["errors"][0]["errorCode"] == "INVALID_QUERY_PARAMETER"
     assert ImportBatch.objects.count() == 1
+
+
+def test_a_date_filter_with_an_offset_postgresql_refuses_is_read_in_utc(api, put):
+    put([minimal_message(1, sentOn="2024-01-02T01:20:00Z")])  # the filter is 01:19 UTC
+
+    after = api.get(url(), {"sentOnAfter": "2024-01-01T02:00:00-23:19"})
+    before = api.get(url(), {"sentOnBefore": "2024-01-01T02:00:00-23:19"})
+
+    assert after.status_code == before.status_code == 200
+    assert [m["sourceUuid"] for m in after.json()["results"]] == ["min-1"]
+    assert before.json()["results"] == []
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "2024-01-01", "yesterday"])
+def test_a_date_filter_that_is_no_utc_date_time_is_400(api, moment):
+    response = api.get(url(), {"receivedOnAfter": moment})
+
+    assert response.status_code == 400
+    error = response.json()["errors"][0]
+    assert error["errorCode"] == "INVALID_QUERY_PARAMETER"
+    assert "receivedOnAfter" in error["errorDescription"]
