@@ -75,12 +75,8 @@ class MessageFilterSet(filters.FilterSet):
     )
     sentOnAfter = UtcDateTimeFilter(field_name="sent_on", lookup_expr="gte", help_text="sentOn >= this.")
     sentOnBefore = UtcDateTimeFilter(field_name="sent_on", lookup_expr="lt", help_text="sentOn < this.")
-    receivedOnAfter = UtcDateTimeFilter(
-        field_name="received_on", lookup_expr="gte", help_text="receivedOn >= this."
-    )
-    receivedOnBefore = UtcDateTimeFilter(
-        field_name="received_on", lookup_expr="lt", help_text="receivedOn < this."
-    )
+    receivedOnAfter = UtcDateTimeFilter(field_name="received_on", lookup_expr="gte", help_text="receivedOn >= this.")
+    receivedOnBefore = UtcDateTimeFilter(field_name="received_on", lookup_expr="lt", help_text="receivedOn < this.")
     isManual = FlagFilter(field_name="is_manual")
     tag = filters.CharFilter(method="filter_tag", help_text="Messages with a messageTags entry of this tagTypeUuid.")
     includeTrashed = FlagFilter(method="include", help_text="Also list messages tagged TRASH.")
