@@ -55,6 +55,11 @@ pages of the one before:
   (d) the same with C concurrent clients (threads), each sending its own batches
       (batches k, k+C, … : different customers).
   (e) an identical re-send of what (c) stored: every item must answer MESSAGE_UNCHANGED.
+      The same bytes as (c)'s requests, so the API answers them from the stored rows
+      without decoding them (ingest/resend.py).
+  (e') the same items again in other bytes (compact JSON): not a re-send of a request's
+      bytes, so each item is decoded, hashed and looked up (byte-identical items still
+      skip validation); every item must answer MESSAGE_UNCHANGED.
   (f) the peer baseline: the same PUT written the way DRF's documentation teaches
       writable nested serializers (benchmarks/peer_baseline.py, served at /peer/… by the
       same gunicorn), one client.
@@ -916,6 +921,12 @@ def send_all(
     return elapsed
 
 
+def compact_body(items: list[dict[str, Any]]) -> bytes:
+    """A body of the same items in other bytes than ``make_batches`` writes (no spaces):
+    not a re-send of a request's bytes, so every item is hashed and looked up on its own."""
+    return json.dumps({"saveMessageRequestList": items}, separators=(",", ":")).encode()
+
+
 def single_batch(customer: str, n: int) -> Batch:
     items = [make_item(n, customer)]
     return Batch(customer, items, json.dumps({"saveMessageRequestList": items}).encode())
@@ -1193,6 +1204,13 @@ def run(args: argparse.Namespace, gunicorn_env: dict[str, str], servers: list[Se
     check_rows(admin, expected_rows(batches, 2), "(e)")
     peaks["(c)+(e)"] = server.worker_peaks()
 
+    say("\n(e') the same items again in other bytes (compact JSON), 1 client: answered item by item")
+    level(admin, empty=False)
+    recoded = [Batch(batch.customer, batch.items, compact_body(batch.items)) for batch in batches]
+    seconds = send_all("(e')", server.port, authorization, API_PATH, recoded, 1, unchanged=True)
+    rates["e_items"] = rate_line("same items, other bytes, all MESSAGE_UNCHANGED", args.messages, seconds)
+    check_rows(admin, expected_rows(batches, 3), "(e')")
+
     say(f"\n(d) PUT over HTTP, {args.clients} concurrent clients")
     level(admin)
     seconds = send_all("(d)", server.port, authorization, API_PATH, batches, args.clients, unchanged=False)
@@ -1373,6 +1391,7 @@ def report(
         "c": "(c) PUT over HTTP, 1 client",
         "d": f"(d) PUT over HTTP, {args.clients} clients",
         "e": "(e) identical re-send of (c), 1 client",
+        "e_items": "(e') the same items in other bytes, 1 client",
         "f": "(f) peer: DRF nested ModelSerializers, 1 client",
         "c_preload": f"(c) with {args.preload:,} messages stored",
     }
@@ -1383,7 +1402,10 @@ def report(
         if key in rates:
             say(f"{name:<52} {rates[key]:>12,.0f} {rates[key] / a:>13.2f} {rates[key] / lean:>8.2f}")
     c_lean, e_c = rates["c"] / lean, rates["e"] / rates["c"]
-    say(f"\n(c)/(a') = {c_lean:.2f}   (e)/(c) = {e_c:.2f}   (a')/(a) = {lean / a:.2f}")
+    say(
+        f"\n(c)/(a') = {c_lean:.2f}   (e)/(c) = {e_c:.2f}   (e')/(c) = {rates['e_items'] / rates['c']:.2f}   "
+        f"(a')/(a) = {lean / a:.2f}"
+    )
     if search:
         off = statistics.median(search["off"])
         say(

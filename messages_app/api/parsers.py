@@ -42,6 +42,23 @@ def read_unsized_body(request: Request) -> None:
     meta["CONTENT_LENGTH"] = str(len(body))
 
 
+def raw_json_body(request: Request) -> bytes | None:
+    """The body of a JSON request within the size limit, as received; None for anything the
+    parser would refuse on its headers (another media type, a declared size over the limit),
+    so that it still answers those. The parser then reads the same bytes again, from memory.
+    """
+    media_type = (request.content_type or "").split(";", 1)[0].strip().lower()
+    if media_type != StrictJSONParser.media_type:
+        return None
+    try:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    if not 0 < declared <= settings.MAX_REQUEST_BYTES:
+        return None
+    return request.body
+
+
 class StrictJSONParser(BaseParser):
     """UTF-8 JSON only, no NaN/Infinity, bounded size and depth.
 

@@ -17,14 +17,14 @@ from ..collector import collector_paused
 from ..enums import ApiScope, ImportSource
 from ..errors import UNSTORABLE_RE, InvalidPathParameter, InvalidQueryParameter, Problem
 from ..identifiers import IDENTIFIER_RULE
-from ..ingest import ingest_messages
+from ..ingest import ingest_identical_resend, ingest_messages, request_digest
 from ..logcontext import bind
 from ..models import ApiClientGrant, Customer, Department, Message
 from ..routing import replica_reads, writer_key
 from ..selectors import message_record, messages_with_parts
 from .filters import MessageFilterSet
 from .pagination import MessageCursorPagination
-from .parsers import read_unsized_body
+from .parsers import raw_json_body, read_unsized_body
 from .paths import identifier_problem, undecodable_query_parameter
 from .renderers import EnvelopeRenderer
 
@@ -50,7 +50,6 @@ def take_items(request: Request) -> tuple[list[Any], str | None, list[Problem]]:
     object of a 1.5 MB body. Detached, the items are freed by reference counting as soon
     as the view returns.
     """
-    read_unsized_body(request)
     body = request.data
     parsed = wire.parse_request(body, max_items=settings.MAX_MESSAGES_PER_REQUEST)
     body.clear()
@@ -224,16 +223,31 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         dry_run = query_flag(request, "dryRun")
         if not request.content_type:
             raise exceptions.UnsupportedMediaType("", detail="A Content-Type of application/json is required.")
-        items, callback, warnings = take_items(request)
-        result = ingest_messages(
-            department=self.department,
-            customer_uuid=customerUUID,
-            items=items,
-            source=ImportSource.API,
-            client=request.auth,
-            origin=client_address(request),
-            callback_path_url=callback,
-            request_warnings=warnings,
-            dry_run=dry_run,
-        )
+        read_unsized_body(request)
+        body = None if dry_run else raw_json_body(request)
+        digest = request_digest(body) if body is not None else None
+        result = None
+        if digest is not None:
+            result = ingest_identical_resend(
+                department=self.department,
+                customer_uuid=customerUUID,
+                request_digest=digest,
+                client=request.auth,
+                origin=client_address(request),
+                max_items=settings.MAX_MESSAGES_PER_REQUEST,
+            )
+        if result is None:
+            items, callback, warnings = take_items(request)
+            result = ingest_messages(
+                department=self.department,
+                customer_uuid=customerUUID,
+                items=items,
+                source=ImportSource.API,
+                client=request.auth,
+                origin=client_address(request),
+                callback_path_url=callback,
+                request_warnings=warnings,
+                dry_run=dry_run,
+                request_digest=digest,
+            )
         return Response(wire.EncodedEnvelope(result.as_response(), result.encoded_response()))

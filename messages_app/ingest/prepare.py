@@ -71,6 +71,8 @@ class PreparedItem:
     trusted: bool = False
     intake_warnings: list[tuple[str, str, str]] = field(default_factory=list)
     stored: StoredIntake | None = None
+    # Set by the write phase: the stored message is now built from exactly these bytes.
+    stored_from_bytes: bool = False
 
     @cached_property
     def supplied_message_uuid(self) -> str | None:

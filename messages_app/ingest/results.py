@@ -7,7 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import Problem, log_errors
+from ..errors import Problem, WarningCode, log_errors
 from ..models import ImportBatch
 from ..wire import encode_envelope, item_response, response_envelope
 
@@ -45,6 +45,11 @@ class ItemResult:
 
     def warn(self, code: str, path: str, detail: str) -> None:
         self.warnings.append(Problem(code, path, detail))
+
+    def mark_unchanged(self, path: str) -> None:
+        """The item is the stored message: nothing is written, and the answer says so."""
+        self.outcome = Outcome.UNCHANGED
+        self.warn(WarningCode.MESSAGE_UNCHANGED, path, "Identical to the stored message; nothing written.")
 
     def as_response(self) -> dict[str, Any]:
         """This item's ``saveMessageResponse`` entry."""

@@ -10,6 +10,7 @@ key (``rows``), record the batch, schedule its callbacks and recompute the count
 from __future__ import annotations
 
 import enum
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +20,7 @@ from django.db.models import JSONField, Q, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from ..callbacks.planning import plan_callbacks, schedule_callbacks
+from ..callbacks.planning import CallbackPlan, plan_callbacks, schedule_callbacks
 from ..conversations import lock_conversation, recount_conversations
 from ..errors import ErrorCode, WarningCode
 from ..models import (
@@ -76,6 +77,7 @@ class WriteContext:
     dry_run: bool
     overwrite_corrections: bool
     rewrite_unchanged: bool
+    request_digest: str | None = None
 
 
 class Turn(enum.Enum):
@@ -151,31 +153,79 @@ def write_batch(
         to_update: list[tuple[PreparedItem, ItemResult, dict[str, Any]]] = []
         if valid:
             customer, conversation = lock_conversation(context.department, context.customer_uuid)
-            _lock_writers(turn)
+            lock_writers(turn)
             to_create, to_update = _classify(context, customer, valid, outcome)
-        counts = outcome.outcome_counts()
-        batch = ImportBatch.objects.create(
-            source=context.source,
-            department=context.department,
-            customer=customer,
-            client=context.client,
-            user=context.user,
-            origin=context.origin[:_ORIGIN_MAX_LENGTH],
-            callback_path_url=context.callback_path_url or "",
-            item_count=len(prepared),
-            created_count=counts[Outcome.CREATED.value],
-            updated_count=counts[Outcome.UPDATED.value],
-            unchanged_count=counts[Outcome.UNCHANGED.value] + counts[Outcome.LOCKED.value],
-            failed_count=counts[Outcome.FAILED.value],
-            response=_json_value(outcome.encoded_response()),
+        items_digest = _items_digest(context, prepared, outcome, plan)
+        batch = record_batch(
+            context,
+            customer,
+            outcome,
+            request_digest=context.request_digest if items_digest else "",
+            items_digest=items_digest,
         )
-        batch.response = outcome.as_response()
         if to_create or to_update:
             _store(context, customer, conversation, batch, to_create, to_update)
         enqueue_deliveries(schedule_callbacks(plan.callbacks, batch, outcome.as_response()))
         if context.dry_run:
             transaction.set_rollback(True)
     return batch
+
+
+def record_batch(
+    context: WriteContext, customer: Customer | None, outcome: IngestResult, *, request_digest: str, items_digest: str
+) -> ImportBatch:
+    """Insert the batch's record, its response included (``outcome`` is complete)."""
+    counts = outcome.outcome_counts()
+    batch = ImportBatch.objects.create(
+        source=context.source,
+        department=context.department,
+        customer=customer,
+        client=context.client,
+        user=context.user,
+        origin=context.origin[:_ORIGIN_MAX_LENGTH],
+        callback_path_url=context.callback_path_url or "",
+        item_count=len(outcome.items),
+        created_count=counts[Outcome.CREATED.value],
+        updated_count=counts[Outcome.UPDATED.value],
+        unchanged_count=counts[Outcome.UNCHANGED.value] + counts[Outcome.LOCKED.value],
+        failed_count=counts[Outcome.FAILED.value],
+        response=_json_value(outcome.encoded_response()),
+        request_digest=request_digest,
+        items_digest=items_digest,
+    )
+    batch.response = outcome.as_response()
+    return batch
+
+
+def _items_digest(
+    context: WriteContext, prepared: list[PreparedItem | ItemResult], outcome: IngestResult, plan: CallbackPlan
+) -> str:
+    """The digest that lets the same request bytes be answered again from the stored rows
+    (``resend``), or "" where the answer to them could differ from "every item unchanged".
+
+    Only for a request whose every item is stored from exactly its bytes (created, updated,
+    or unchanged with the same source hash), that names no callback and draws no request
+    warning: its items' answers then depend on nothing but the rows' source hashes,
+    correction stamps, messageUuids and intake warnings, which ``resend`` reads again.
+    """
+    if not context.request_digest or context.dry_run or outcome.warnings or outcome.errors:
+        return ""
+    if context.callback_path_url or plan.callbacks or plan.refusals:
+        return ""
+    hashes = []
+    for entry in prepared:
+        if not isinstance(entry, PreparedItem) or not entry.stored_from_bytes or not entry.source_hash:
+            return ""
+        result = outcome.items[entry.index]
+        if result.outcome not in (Outcome.CREATED, Outcome.UPDATED, Outcome.UNCHANGED):
+            return ""
+        hashes.append(entry.source_hash)
+    return items_digest(hashes)
+
+
+def items_digest(source_hashes: list[str]) -> str:
+    """SHA-256 of a request's items' source hashes, in request order."""
+    return hashlib.sha256("".join(source_hashes).encode()).hexdigest()
 
 
 def _json_value(encoded: bytes) -> Cast:
@@ -195,7 +245,7 @@ _LOCK_SQL = {
 }
 
 
-def _lock_writers(turn: Turn) -> None:
+def lock_writers(turn: Turn) -> None:
     """On PostgreSQL, take the advisory locks of this turn (``Turn``), in one statement."""
     if connection.vendor != "postgresql":
         return
@@ -282,6 +332,7 @@ def _classify(
                 f"The messageUuid this item would get, {new_uuid}, was given to another message; send one.",
             )
         elif stored is None:
+            item.stored_from_bytes = True
             result.outcome = Outcome.CREATED
             result.message_uuid = new_uuid
             to_create.append((item, result))
@@ -297,11 +348,12 @@ def _classify(
                 and stored["corrected_at"] is None
                 and not context.rewrite_unchanged
             ):
-                result.outcome = Outcome.UNCHANGED
-                result.warn(WarningCode.MESSAGE_UNCHANGED, path, "Identical to the stored message; nothing written.")
+                result.mark_unchanged(path)
+                item.stored_from_bytes = item.trusted or stored["source_hash"] == item.source_hash
             else:
                 result.outcome = Outcome.UPDATED
                 result.warn(WarningCode.MESSAGE_UPDATED, path, "The stored message was replaced by this item.")
+                item.stored_from_bytes = True
                 to_update.append((item, result, stored))
     return to_create, to_update
 

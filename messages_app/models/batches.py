@@ -29,6 +29,14 @@ class ImportBatch(models.Model):
     unchanged_count = models.PositiveIntegerField(default=0)
     failed_count = models.PositiveIntegerField(default=0)
     response = models.JSONField(default=dict, blank=True)
+    # Set when every item was stored and the request named no callback: the same bytes sent
+    # again are answered from the stored rows without being decoded (ingest/resend.py).
+    request_digest = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="SHA-256 of the request body, when it can be re-sent."
+    )
+    items_digest = models.CharField(
+        max_length=64, blank=True, editable=False, help_text="SHA-256 of its items' source hashes, in request order."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -38,6 +46,12 @@ class ImportBatch(models.Model):
             models.Index(fields=["department", "-created_at"], name="batch_dept_created_idx"),
             # The admin's batch list across departments (superusers), newest first.
             models.Index(fields=["-created_at", "-id"], name="batch_created_idx"),
+            # An identical re-send finds the batch that answered its bytes before.
+            models.Index(
+                fields=["department", "request_digest"],
+                name="batch_request_digest_idx",
+                condition=~models.Q(request_digest=""),
+            ),
         ]
 
     def __str__(self) -> str:

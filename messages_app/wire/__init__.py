@@ -14,7 +14,7 @@ from .compiler import Rejected, compile_validator
 from .fields import FREE_JSON_MAX_DEPTH, ITEM_MAX_DEPTH, json_depth_exceeds, parse_datetime
 from .rendering import to_wire
 from .requests import ITEMS_PATH, parse_request
-from .responses import EncodedEnvelope, encode_envelope, item_response, response_envelope
+from .responses import RESPONSE_ITEMS, EncodedEnvelope, encode_envelope, item_response, response_envelope
 from .serializers import (
     ITEM_SHAPE,
     REQUEST_FIELDS,
@@ -30,6 +30,7 @@ __all__ = [
     "ITEM_MAX_DEPTH",
     "ITEM_SHAPE",
     "REQUEST_FIELDS",
+    "RESPONSE_ITEMS",
     "EncodedEnvelope",
     "Rejected",
     "SaveMessageRequestSerializer",

@@ -13,6 +13,8 @@ import orjson
 
 from ..errors import Problem
 
+RESPONSE_ITEMS = "saveMessageResponse"
+
 
 class ItemAnswer(Protocol):
     """What the envelope needs to know of one item's result."""
@@ -41,7 +43,7 @@ def response_envelope(
 ) -> dict[str, Any]:
     """The whole answer: an entry per item in request order, then the request's own problems."""
     return {
-        "saveMessageResponse": [item_response(item) for item in items],
+        RESPONSE_ITEMS: [item_response(item) for item in items],
         "succesfullySubmittedSourceUuids": [item.source_uuid for item in items if item.succeeded],
         "failedSourceUuids": [
             item.source_uuid for item in items if not item.succeeded and item.source_uuid is not None

@@ -1,6 +1,7 @@
 """(department, sourceUuid) is the idempotency key: re-sends update in place, never duplicate."""
 
 import copy
+import json
 
 import pytest
 from django.db import connection
@@ -216,6 +217,12 @@ def test_resend_of_a_message_stored_before_warnings_were_kept_is_validated_in_fu
     assert warning_codes(again) == ["TIMEZONE_ASSUMED_UTC", "UNKNOWN_FIELD", "MESSAGE_UNCHANGED"]
 
 
+def in_other_bytes(items):
+    """The same items in a body of other bytes: answered item by item, not as a re-send of
+    the request's bytes (tests/api/test_identical_resend.py)."""
+    return json.dumps({"saveMessageRequestList": items}, indent=1)
+
+
 def _hints_read_before_a_correction(monkeypatch):
     """Make phase 1's hints what it would have read before a staff correction that came
     before the write phase's locks: uncorrected, with a row version the rows no longer have."""
@@ -233,12 +240,12 @@ def _hints_read_before_a_correction(monkeypatch):
 
 
 @pytest.mark.skipif(not is_postgres(), reason="row versions (xmin) are PostgreSQL's; SQLite reads the rows again")
-def test_identical_resend_confirms_the_stored_rows_by_their_version_instead_of_reading_them_again(put):
+def test_identical_items_confirm_the_stored_rows_by_their_version_instead_of_reading_them_again(put):
     items = [full_message(n) for n in range(3)]
     put(items)
 
     with CaptureQueriesContext(connection) as queries:
-        answer = put(items).json()
+        answer = put(in_other_bytes(items)).json()
 
     assert [warning_codes(answer, n) for n in range(3)] == [["MESSAGE_UNCHANGED"]] * 3
     assert sum("xmin" in query["sql"] for query in queries) == 2  # the hint and the confirmation
@@ -251,6 +258,6 @@ def test_identical_resend_of_a_row_written_since_its_hint_is_classified_from_the
     Message.objects.update(corrected_at=timezone.now(), corrected_fields=["body"])
     _hints_read_before_a_correction(monkeypatch)
 
-    answer = put([minimal_message(1)]).json()
+    answer = put(in_other_bytes([minimal_message(1)])).json()
 
     assert warning_codes(answer) == ["MESSAGE_LOCKED_BY_CORRECTION"]

@@ -1,5 +1,7 @@
 """A PUT of N messages runs a number of SQL queries that does not grow with N."""
 
+import json
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -71,13 +73,13 @@ def test_unchanged_resends_take_the_same_number_of_queries_for_1_10_and_500(put)
 
 
 def test_a_put_of_new_messages_runs_a_pinned_number_of_queries(put, django_assert_num_queries):
-    # auth (1) + grant (1) + stored hashes (1) + savepoint/release (2) + conversation lookup (1)
-    # + new customer and conversation (4) + classify (1) + batch (1) + message and tag ids (2)
-    # + messages (1) + 9 child tables (9) + counters (1)
-    # + on PostgreSQL, the ingest advisory lock (1); COPY statements are logged as queries
+    # auth (1) + grant (1) + an earlier answer to these bytes (1) + stored hashes (1)
+    # + savepoint/release (2) + conversation lookup (1) + new customer and conversation (4)
+    # + classify (1) + batch (1) + message and tag ids (2) + messages (1) + 9 child tables (9)
+    # + counters (1) + on PostgreSQL, the ingest advisory lock (1); COPY statements are logged as queries
     items = batch(500)
 
-    with django_assert_num_queries(26 if connection.vendor == "postgresql" else 25):
+    with django_assert_num_queries(27 if connection.vendor == "postgresql" else 26):
         response = put(items, path=url(customer_uuid="pinned"))
 
     assert_stored(response, items, "pinned")
@@ -87,10 +89,27 @@ def test_an_identical_resend_runs_a_pinned_number_of_queries(put, django_assert_
     items = batch(500)
     put_stored(put, items, "pinned")
 
-    # auth (1) + grant (1) + stored hashes (1) + savepoint/release (2) + conversation lookup and lock (1)
-    # + classify (1) + batch (1) + on PostgreSQL, the ingest advisory lock (1)
+    # The same bytes, answered from the stored rows (ingest/resend.py): auth (1) + grant (1)
+    # + the batch that answered these bytes (1) + savepoint/release (2) + conversation lookup
+    # and lock (1) + the stored rows (1) + batch (1) + on PostgreSQL, the ingest advisory lock (1)
     with django_assert_num_queries(9 if connection.vendor == "postgresql" else 8):
         response = put(items, path=url(customer_uuid="pinned"))
+
+    assert_stored(response, items, "pinned")
+    warnings = [[w["warningCode"] for w in entry["warnings"]] for entry in response.json()["saveMessageResponse"]]
+    assert warnings == [["MESSAGE_UNCHANGED"]] * len(items)
+
+
+def test_a_resend_of_the_same_items_in_other_bytes_runs_a_pinned_number_of_queries(put, django_assert_num_queries):
+    items = batch(500)
+    put_stored(put, items, "pinned")
+    body = json.dumps({"saveMessageRequestList": items}, indent=1)
+
+    # Item by item: auth (1) + grant (1) + an earlier answer to these bytes (1) + stored hashes (1)
+    # + savepoint/release (2) + conversation lookup and lock (1) + classify (1) + batch (1)
+    # + on PostgreSQL, the ingest advisory lock (1)
+    with django_assert_num_queries(10 if connection.vendor == "postgresql" else 9):
+        response = put(body, path=url(customer_uuid="pinned"))
 
     assert_stored(response, items, "pinned")
     warnings = [[w["warningCode"] for w in entry["warnings"]] for entry in response.json()["saveMessageResponse"]]

@@ -94,6 +94,7 @@ EXPECTED_INDEXES: dict[type[Model], set[str]] = {
         "messages_app_importbatch_pkey",
         "batch_dept_created_idx",
         "batch_created_idx",
+        "batch_request_digest_idx",
         "messages_app_importbatch_customer_id_46132d85",
         "messages_app_importbatch_client_id_7f43c42b",
         "messages_app_importbatch_user_id_353599a0",
@@ -278,6 +279,13 @@ QUERIES: list[tuple[str, Callable[[dict[str, Any]], Any], str]] = [
         "export --batch and the admin batch links",
         lambda p: Message.objects.filter(Q(created_batch_id=p["batch"]) | Q(updated_batch_id=p["batch"])),
         "message_updated_batch_brin",
+    ),
+    (
+        "identical re-send: the batch that answered these bytes",
+        lambda p: ImportBatch.objects.filter(
+            department_id=p["department"], request_digest="f" * 64, customer__uuid="index-customer-7"
+        ).order_by("-id")[:1],
+        "batch_request_digest_idx",
     ),
     (
         "deleting a user (corrected_by set to NULL)",
