@@ -128,7 +128,18 @@ def ingest_identical_resend(
     """
     started = time.perf_counter()
     context = WriteContext(
-        [], department, customer_uuid, ImportSource.API, client, None, origin, None, False, False, False, request_digest
+        items=[],
+        department=department,
+        customer_uuid=customer_uuid,
+        source=ImportSource.API,
+        client=client,
+        user=None,
+        origin=origin,
+        callback_path_url=None,
+        dry_run=False,
+        overwrite_corrections=False,
+        rewrite_unchanged=False,
+        request_digest=request_digest,
     )
     outcome = answer_from_stored(context, max_items=max_items)
     if outcome is not None:
