@@ -43,7 +43,7 @@ def lock_conversations(conversation_ids: Iterable[int]) -> None:
         list(Conversation.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk"))
 
 
-def recount_conversations(conversations: QuerySet[Conversation]) -> None:
+def recount_conversations(conversations: QuerySet[Conversation], *, department_id: int | None = None) -> None:
     """Recompute the thread counters from the rows (never incremented), with one statement
     however many conversations.
 
@@ -51,7 +51,10 @@ def recount_conversations(conversations: QuerySet[Conversation]) -> None:
     (customer, message_at, id) index serves; by conversation, PostgreSQL may walk the
     whole time index instead on a large table.
     """
-    messages = Message.objects.filter(customer=OuterRef("customer_id"))
+    # The department too, so that a message table partitioned by it (docs/design/partitioning.md)
+    # is read in one partition: a constant prunes when the plan is made, the outer reference at run time.
+    department = OuterRef("department_id") if department_id is None else department_id
+    messages = Message.objects.filter(department_id=department, customer=OuterRef("customer_id"))
     counted = (
         messages.filter(update_total_message_count=True)
         .order_by()

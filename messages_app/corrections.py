@@ -56,7 +56,9 @@ def record_correction(message: Message, *, user: Any, fields: Iterable[str]) -> 
     _mark(message, user, fields, timezone.now())
     message.save(update_fields=["message_at", "is_trashed", *_CORRECTION_COLUMNS])
     if fields & COUNTED_FIELDS:
-        recount_conversations(Conversation.objects.filter(pk=message.conversation_id))
+        recount_conversations(
+            Conversation.objects.filter(pk=message.conversation_id), department_id=message.department_id
+        )
     return True
 
 

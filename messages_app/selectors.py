@@ -6,22 +6,46 @@ from typing import Any
 from django.db.models import Prefetch, Q, QuerySet
 
 from .identifiers import is_identifier
-from .models import Customer, Department, Message, MessageTag
+from .models import (
+    Attachment,
+    Customer,
+    Department,
+    Message,
+    MessageTag,
+    MessageTagParent,
+    MessageTagSecondaryAttribute,
+    NotificationButton,
+    NotificationNotifier,
+)
 
 
-def messages_with_parts(queryset: QuerySet[Message] | None = None) -> QuerySet[Message]:
-    """Messages with every part joined or prefetched: 1 + 6 queries whatever the count."""
+def messages_with_parts(
+    queryset: QuerySet[Message] | None = None, *, department_id: int | None = None
+) -> QuerySet[Message]:
+    """Messages with every part joined or prefetched: 1 + 6 queries whatever the count.
+
+    ``department_id``: the one department of the messages, named in every prefetch so that
+    a table partitioned by department (docs/design/partitioning.md) is read in one partition."""
     queryset = Message.objects.all() if queryset is None else queryset
+
+    def part(name: str, model: Any, inner: QuerySet | None = None) -> Prefetch:
+        parts = model.objects.all() if inner is None else inner
+        if department_id is not None:
+            # By position alone: the models' ordering by "message"/"tag" joins the message
+            # (its Meta.ordering) and reads every partition of it.
+            parts = parts.filter(department_id=department_id).order_by("position")
+        return Prefetch(name, queryset=parts)
+
+    tags = MessageTag.objects.prefetch_related(
+        part("secondary_attributes", MessageTagSecondaryAttribute), part("parent_tags", MessageTagParent)
+    )
     return queryset.select_related(
         "draft_attributes", "notification_attributes", "voice_call_attributes"
     ).prefetch_related(
-        "attachments",
-        Prefetch(
-            "message_tags",
-            queryset=MessageTag.objects.prefetch_related("secondary_attributes", "parent_tags"),
-        ),
-        "notification_notifiers",
-        "notification_buttons",
+        part("attachments", Attachment),
+        part("message_tags", MessageTag, tags),
+        part("notification_notifiers", NotificationNotifier),
+        part("notification_buttons", NotificationButton),
     )
 
 

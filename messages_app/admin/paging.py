@@ -113,10 +113,24 @@ class EstimatedCountPaginator(Paginator):
         return number
 
 
+# pg_partition_tree() of a plain table lists nothing: hence the relkind test.
+_ESTIMATE_SQL = (
+    "SELECT (CASE WHEN r.relkind <> 'p' THEN r.reltuples ELSE ("
+    "SELECT CASE WHEN bool_and(c.reltuples < 0) THEN -1 ELSE sum(greatest(c.reltuples, 0)) END "
+    "FROM pg_partition_tree(r.oid) AS t JOIN pg_class AS c ON c.oid = t.relid WHERE t.isleaf) END)::bigint "
+    "FROM pg_class AS r WHERE r.oid = to_regclass(%s)"
+)
+
+
 def _table_estimate(connection: Any, table: str) -> int:
-    """Rows in ``table`` by the statistics; -1 when the table was never analysed."""
+    """Rows in ``table`` by the statistics; -1 when the table was never analysed.
+
+    A partitioned table's own ``reltuples`` is set only by an ANALYZE of the parent itself
+    (autovacuum analyses the partitions, never the parent): its estimate is the sum of its
+    leaf partitions', -1 when none was analysed.
+    """
     with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [table])
+        cursor.execute(_ESTIMATE_SQL, [table])
         row = cursor.fetchone()
     return int(row[0]) if row and row[0] is not None else -1
 

@@ -165,7 +165,10 @@ class HistoricalMessageViewSet(DepartmentScopedViewSet):
         )
         if customer_id is None:
             return Message.objects.none()
-        return messages_with_parts(Message.objects.filter(department=self.department, customer_id=customer_id))
+        return messages_with_parts(
+            Message.objects.filter(department=self.department, customer_id=customer_id),
+            department_id=self.department.pk,
+        )
 
     @extend_schema(
         operation_id="listHistoricalMessages",

@@ -102,8 +102,11 @@ def insert_rows(table: Table, rows: Sequence[list[Any]]) -> None:
         )
 
 
-def delete_rows(model: type[models.Model], column: str, ids: Iterable[int]) -> None:
-    """Delete the rows whose ``column`` is one of ``ids``, with one statement."""
+def delete_rows(model: type[models.Model], column: str, ids: Iterable[int], *, department_id: int) -> None:
+    """Delete the department's rows whose ``column`` is one of ``ids``, with one statement.
+
+    The department is named so that a table partitioned by it (docs/design/partitioning.md)
+    is read in one partition."""
     ids = list(ids)
     if not ids:
         return
@@ -111,7 +114,13 @@ def delete_rows(model: type[models.Model], column: str, ids: Iterable[int]) -> N
     column = connection.ops.quote_name(column)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":  # one array parameter, not one per id
-            cursor.execute(f"DELETE FROM {table} WHERE {column} = ANY(%s::bigint[])", [ids])  # noqa: S608
+            cursor.execute(
+                f"DELETE FROM {table} WHERE department_id = %s AND {column} = ANY(%s::bigint[])",  # noqa: S608
+                [department_id, ids],
+            )
             return
         placeholders = ", ".join(["%s"] * len(ids))
-        cursor.execute(f"DELETE FROM {table} WHERE {column} IN ({placeholders})", ids)  # noqa: S608
+        cursor.execute(
+            f"DELETE FROM {table} WHERE department_id = %s AND {column} IN ({placeholders})",  # noqa: S608
+            [department_id, *ids],
+        )

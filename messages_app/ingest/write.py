@@ -362,7 +362,7 @@ def _classify(
 # psycopg's client-side binding quotes a 500-element list element by element.
 _CONFIRM_SQL = (
     "SELECT count(*) FROM {table} AS m JOIN unnest(%s::bigint[], %s::text[]) AS hint(id, version) "
-    "ON m.id = hint.id AND m.xmin::text = hint.version"
+    "ON m.id = hint.id AND m.xmin::text = hint.version WHERE m.department_id = %s"
 )
 
 
@@ -399,7 +399,7 @@ def _confirmed_rows(context: WriteContext, valid: list[PreparedItem]) -> list[di
     with connection.cursor() as cursor:
         cursor.execute(
             _CONFIRM_SQL.format(table=connection.ops.quote_name(Message._meta.db_table)),
-            [_digits_array([str(row["id"]) for row in rows]), _digits_array(versions)],
+            [_digits_array([str(row["id"]) for row in rows]), _digits_array(versions), context.department.pk],
         )
         (unchanged,) = cursor.fetchone()
     return rows if unchanged == len(rows) else None
@@ -498,8 +498,8 @@ def _store(
     replaced = [stored["id"] for _item, _result, stored in to_update]
     if replaced:
         for model in _PART_MODELS:
-            rows.delete_rows(model, "message_id", replaced)
-        rows.delete_rows(Message, "id", replaced)
+            rows.delete_rows(model, "message_id", replaced, department_id=context.department.pk)
+        rows.delete_rows(Message, "id", replaced, department_id=context.department.pk)
     message_rows, stored_parts = [], []
     for item, result, stored in pending:
         message_id = next(new_ids) if stored is None else stored["id"]
@@ -520,7 +520,7 @@ def _store(
         stored_parts.append((message_id, item.data))
     rows.insert_rows(_MESSAGE_TABLE, message_rows)
     _store_parts(context.department.pk, stored_parts)
-    recount_conversations(Conversation.objects.filter(pk=conversation.pk))
+    recount_conversations(Conversation.objects.filter(pk=conversation.pk), department_id=context.department.pk)
 
 
 def _store_parts(department_id: int, messages: list[tuple[int, dict[str, Any]]]) -> None:

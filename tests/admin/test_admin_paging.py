@@ -87,3 +87,23 @@ def test_page_numbers_stop_at_the_cap(twenty, monkeypatch):
     assert (capped.num_pages, capped.is_capped) == (4, True)
     whole = EstimatedCountPaginator(Message.objects.all(), 5)
     assert (whole.num_pages, whole.is_capped) == (4, False)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="reltuples and partitions are PostgreSQL's")
+def test_the_estimate_of_a_partitioned_table_sums_its_analysed_partitions():
+    from messages_app.admin.paging import _table_estimate
+
+    with connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE estimate_probe (department_id bigint, n int) PARTITION BY HASH (department_id)")
+        for remainder in range(2):
+            cursor.execute(
+                f"CREATE TABLE estimate_probe_p{remainder} PARTITION OF estimate_probe "
+                f"FOR VALUES WITH (MODULUS 2, REMAINDER {remainder})"
+            )
+        cursor.execute("INSERT INTO estimate_probe SELECT n % 7, n FROM generate_series(1, 300) AS n")
+        never_analysed = _table_estimate(connection, "estimate_probe")
+        cursor.execute("ANALYZE estimate_probe_p0")
+        cursor.execute("ANALYZE estimate_probe_p1")  # the partitions only, as autovacuum does
+
+        assert never_analysed == -1
+        assert _table_estimate(connection, "estimate_probe") == 300

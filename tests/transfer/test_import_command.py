@@ -464,7 +464,7 @@ def test_an_interrupted_import_keeps_committed_batches_and_a_rerun_completes_it(
     path = write_jsonl(tmp_path / "dump.jsonl", [document([full_message(n) for n in range(10)])])
     real_recount, calls = ingest_write.recount_conversations, []
 
-    def interrupt_second_batch(conversation):
+    def interrupt_second_batch(conversation, **_options):
         calls.append(conversation)
         if len(calls) == 2:  # in the middle of writing the second batch: rows inserted, not committed
             raise KeyboardInterrupt

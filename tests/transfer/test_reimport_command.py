@@ -169,7 +169,7 @@ def test_an_interrupted_reimport_keeps_committed_batches(stored, monkeypatch):
     Attachment.objects.all().delete()
     real_recount, calls = ingest_write.recount_conversations, []
 
-    def interrupt_second_batch(conversation):
+    def interrupt_second_batch(conversation, **_options):
         calls.append(conversation)
         if len(calls) == 2:
             raise KeyboardInterrupt
