@@ -147,6 +147,10 @@ DATABASES["default"]["TEST"] = {"NAME": _TEST_DB_NAME}
 # PostgreSQL backend drops test databases WITH (FORCE), which works through pgbouncer too.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     DATABASES["default"]["ENGINE"] = "comms_project.postgresql_backend"
+# On PostgreSQL the message tables are hash-partitioned by department with this many
+# partitions (README "Write scale"): read when migration 0011 (or partition_messages) runs;
+# 0 keeps them plain. A hash partition count is fixed once chosen.
+MESSAGE_PARTITIONS = env.int("MESSAGE_PARTITIONS", default=16)
 DATABASES["default"].setdefault("DISABLE_SERVER_SIDE_CURSORS", env.bool("DISABLE_SERVER_SIDE_CURSORS", default=False))
 
 # Read replicas (README "Read replicas"): DATABASE_REPLICA_URLS=postgres://…,postgres://…

@@ -13,12 +13,14 @@ import enum
 import hashlib
 import uuid
 from dataclasses import dataclass
+from datetime import UTC
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import JSONField, Q, Value
+from django.db.models import JSONField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from ..callbacks.planning import CallbackPlan, plan_callbacks, schedule_callbacks
 from ..conversations import lock_conversation, recount_conversations
@@ -35,6 +37,7 @@ from ..models import (
     MessageTag,
     MessageTagParent,
     MessageTagSecondaryAttribute,
+    MessageUuid,
     NotificationAttributes,
     NotificationButton,
     NotificationNotifier,
@@ -279,21 +282,7 @@ def _classify(
     }
     existing = _confirmed_rows(context, valid)
     if existing is None:
-        existing = Message.objects.filter(
-            Q(department=context.department, source_uuid__any_of=sources)
-            | Q(message_uuid__any_of=[*supplied, *derived.values()])
-        ).values(
-            "id",
-            "department_id",
-            "customer_id",
-            "source_uuid",
-            "message_uuid",
-            "payload_hash",
-            "corrected_at",
-            "created_at",
-            "created_batch_id",
-            "source_hash",
-        )
+        existing = _stored_rows(context.department.pk, sources, [*supplied, *derived.values()])
     department_id, customer_id = context.department.pk, customer.pk
     by_source: dict[str, dict[str, Any]] = {}
     by_message_uuid: dict[str, dict[str, Any]] = {}
@@ -356,6 +345,59 @@ def _classify(
                 item.stored_from_bytes = True
                 to_update.append((item, result, stored))
     return to_create, to_update
+
+
+_STORED_COLUMNS = (
+    "id",
+    "department_id",
+    "customer_id",
+    "source_uuid",
+    "message_uuid",
+    "payload_hash",
+    "corrected_at",
+    "created_at",
+    "created_batch_id",
+    "source_hash",
+)
+
+
+def _any_of(column: str, values: list[str]) -> tuple[str, list[Any]]:
+    """``column`` is one of ``values``: one array parameter on PostgreSQL (as ``any_of``)."""
+    if connection.vendor == "postgresql":
+        return f"{column} = ANY(%s::text[])", [values]
+    if not values:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
+
+
+def _stored_rows(department_id: int, sources: list[str], message_uuids: list[str]) -> list[dict[str, Any]]:
+    """The department's messages with one of ``sources`` or ``message_uuids``, and the
+    messageUuids of ``message_uuids`` that other departments hold, in one query.
+
+    The first half reads the department's own partition of the message table; the second
+    reads the registry, the one place a messageUuid is unique across departments. A
+    registry row carries only its owner's ids: another department's message is never read.
+    """
+    by_source, source_params = _any_of("source_uuid", sources)
+    by_uuid, uuid_params = _any_of("message_uuid", message_uuids)
+    in_registry, registry_params = _any_of("message_uuid", message_uuids)
+    qn = connection.ops.quote_name
+    sql = (
+        f"SELECT {', '.join(_STORED_COLUMNS)} FROM {qn(Message._meta.db_table)} "  # noqa: S608 (names from _meta)
+        f"WHERE department_id = %s AND ({by_source} OR {by_uuid}) "
+        "UNION ALL SELECT message_id, department_id, NULL, NULL, message_uuid, NULL, NULL, NULL, NULL, NULL "
+        f"FROM {qn(MessageUuid._meta.db_table)} WHERE {in_registry} AND department_id <> %s"
+    )
+    params = [department_id, *source_params, *uuid_params, *registry_params, department_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [dict(zip(_STORED_COLUMNS, row, strict=True)) for row in cursor.fetchall()]
+    if connection.vendor != "postgresql":  # SQLite returns its date-times as text, in UTC
+        for row in rows:
+            for name in ("corrected_at", "created_at"):
+                if isinstance(row[name], str):
+                    row[name] = parse_datetime(row[name]).replace(tzinfo=UTC)
+    return rows
 
 
 # The arrays are bound as their text form ("{1,2,3}"): ids and versions are digits, and

@@ -182,10 +182,18 @@ class MessagePart(models.Model):
         abstract = True
 
 
+# The ``message`` and ``tag`` keys of the parts say ``db_constraint=False``: on PostgreSQL the
+# real constraints are composite, (department_id, message_id) between matching partitions
+# (models/partitioning.py), which a Django field cannot express; SQLite keeps the
+# single-column keys of migration 0001.
+
+
 class DraftAttributes(MessagePart):
     """``messageAttributes.draftAttributes``."""
 
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="draft_attributes")
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="draft_attributes", db_constraint=False
+    )
     draft_status = models.CharField(max_length=ENUM_MAX_LENGTH, choices=DraftStatus.choices, null=True, blank=True)
     scheduled_on = models.TextField(null=True, blank=True, help_text="A plain string in the source.")
     draft_failure_reason = models.CharField(
@@ -204,7 +212,9 @@ class DraftAttributes(MessagePart):
 class Attachment(MessagePart):
     """One of ``messageAttributes.attachments``."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attachments", db_index=False)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="attachments", db_index=False, db_constraint=False
+    )
     position = models.PositiveIntegerField()
     file_url = models.TextField("file URL", null=True, blank=True)
     attachment_extension = models.TextField(null=True, blank=True)
@@ -231,7 +241,9 @@ class Attachment(MessagePart):
 class MessageTag(MessagePart):
     """One of ``messageAttributes.messageTags``; ``value`` is a free JSON object."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="message_tags", db_index=False)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="message_tags", db_index=False, db_constraint=False
+    )
     position = models.PositiveIntegerField()
     tag_type_uuid = models.CharField("tag type UUID", max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
     reference_identifier = models.TextField(null=True, blank=True)
@@ -263,9 +275,13 @@ class MessageTagSecondaryAttribute(MessagePart):
     at commit, after the ingest service has removed both).
     """
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+", db_constraint=False)
     tag = models.ForeignKey(
-        MessageTag, on_delete=models.DO_NOTHING, related_name="secondary_attributes", db_index=False
+        MessageTag,
+        on_delete=models.DO_NOTHING,
+        related_name="secondary_attributes",
+        db_index=False,
+        db_constraint=False,
     )
     position = models.PositiveIntegerField()
     value = models.TextField(null=True, blank=True)
@@ -289,8 +305,10 @@ class MessageTagSecondaryAttribute(MessagePart):
 class MessageTagParent(MessagePart):
     """One of ``messageTags[].parentTags``: a reference to another tag (``tag`` as above)."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+")
-    tag = models.ForeignKey(MessageTag, on_delete=models.DO_NOTHING, related_name="parent_tags", db_index=False)
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="+", db_constraint=False)
+    tag = models.ForeignKey(
+        MessageTag, on_delete=models.DO_NOTHING, related_name="parent_tags", db_index=False, db_constraint=False
+    )
     position = models.PositiveIntegerField()
     tag_type_uuid = models.CharField("tag type UUID", max_length=IDENTIFIER_MAX_LENGTH, null=True, blank=True)
     reference_identifier = models.TextField(null=True, blank=True)
@@ -314,7 +332,9 @@ class MessageTagParent(MessagePart):
 class NotificationAttributes(MessagePart):
     """``notificationAttributes``: stored as a fact; historical import notifies nobody."""
 
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="notification_attributes")
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="notification_attributes", db_constraint=False
+    )
     internal_subscribers_notifier_pop = models.BooleanField(null=True, blank=True)
     external_subscribers_notifier_pop = models.BooleanField(null=True, blank=True)
     thread_owner_notifier_pop = models.BooleanField(null=True, blank=True)
@@ -333,7 +353,7 @@ class NotificationNotifier(MessagePart):
     """One of ``notificationAttributes.additionalNotifierNotificationDAUUIDs``."""
 
     message = models.ForeignKey(
-        Message, on_delete=models.CASCADE, related_name="notification_notifiers", db_index=False
+        Message, on_delete=models.CASCADE, related_name="notification_notifiers", db_index=False, db_constraint=False
     )
     position = models.PositiveIntegerField()
     da_uuid = models.CharField("DA UUID", max_length=IDENTIFIER_MAX_LENGTH)
@@ -357,7 +377,9 @@ class NotificationNotifier(MessagePart):
 class NotificationButton(MessagePart):
     """One of ``notificationAttributes.notificationButtons``."""
 
-    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="notification_buttons", db_index=False)
+    message = models.ForeignKey(
+        Message, on_delete=models.CASCADE, related_name="notification_buttons", db_index=False, db_constraint=False
+    )
     position = models.PositiveIntegerField()
     button_text_translation_widget_key = models.TextField(null=True, blank=True)
     button_text_translation_key = models.TextField(null=True, blank=True)
@@ -383,7 +405,9 @@ class NotificationButton(MessagePart):
 class VoiceCallAttributes(MessagePart):
     """``voiceCallAttributes``: stored as a fact; historical import rings nobody."""
 
-    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="voice_call_attributes")
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="voice_call_attributes", db_constraint=False
+    )
     calling_party = models.TextField(null=True, blank=True)
     party2 = models.TextField(null=True, blank=True)
     party1_prompt = models.TextField(null=True, blank=True)
@@ -404,3 +428,35 @@ class VoiceCallAttributes(MessagePart):
 
     def __str__(self) -> str:
         return f"Voice call {self.call_identifier or self.message_id}"
+
+
+class MessageUuid(models.Model):
+    """The registry of messageUuids: each message's, unique across departments.
+
+    The message table is partitioned by department on PostgreSQL, where a unique
+    constraint must include the department; this table (primary key ``message_uuid``)
+    keeps the contract's global uniqueness. Triggers on the message table write and delete
+    its rows in the same statement, on both databases (models/partitioning.py), so no
+    writer keeps it by hand; the ingest service reads other departments' messageUuids here.
+    """
+
+    message_uuid = models.CharField("message UUID", max_length=IDENTIFIER_MAX_LENGTH, primary_key=True)
+    department = models.ForeignKey(Department, on_delete=models.DO_NOTHING, related_name="+", db_index=False)
+    message = models.ForeignKey(
+        Message, on_delete=models.DO_NOTHING, related_name="+", db_index=False, db_constraint=False
+    )
+
+    class Meta:
+        ordering = ["message_uuid"]
+        verbose_name = "message UUID"
+        constraints = [
+            # The trigger that follows a deleted message finds its row by this index.
+            models.UniqueConstraint(
+                fields=["department", "message"],
+                name="message_uuid_registry_unique_message",
+                violation_error_message="A message has one messageUuid.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.message_uuid
