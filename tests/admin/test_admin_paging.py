@@ -1,6 +1,7 @@
 """The admin paginator: exact on small lists and on SQLite, estimated on large PostgreSQL lists."""
 
 import pytest
+from django.conf import settings
 from django.core.paginator import InvalidPage
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -107,3 +108,29 @@ def test_the_estimate_of_a_partitioned_table_sums_its_analysed_partitions():
 
         assert never_analysed == -1
         assert _table_estimate(connection, "estimate_probe") == 300
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql" or not settings.MESSAGE_PARTITIONS,
+    reason="partitioned on PostgreSQL (MESSAGE_PARTITIONS > 0)",
+)
+def test_the_message_list_is_estimated_from_the_partitions_autovacuum_analyses(department):
+    """Autovacuum analyses the partitions, never the partitioned parent: the unfiltered
+    list sums them, and a department's list is the planner's estimate of its one partition."""
+    import_items(department, "cust", [minimal_message(n) for n in range(33)])
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = 'messages_app_message'::regclass"
+        )
+        partitions = [row[0] for row in cursor.fetchall()]
+        for partition in partitions:
+            cursor.execute(f"ANALYZE {partition}")
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'messages_app_message'")
+        parent_reltuples = cursor.fetchone()[0]
+
+    whole, whole_paginator, _ = count(Message.objects.order_by("-message_at"))
+    one, one_paginator, _ = count(Message.objects.filter(department=department).order_by("-message_at"))
+
+    assert len(partitions) > 1 and parent_reltuples != 33  # the parent's own figure is stale, or never set
+    assert (whole, whole_paginator.is_estimate) == (33, True)
+    assert (one, one_paginator.is_estimate) == (33, True)

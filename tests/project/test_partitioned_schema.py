@@ -16,7 +16,9 @@ from messages_app.models import Department, Message, MessageUuid
 from messages_app.models.partitioning import PARTITIONED_TABLES, partition_counts
 from tests.builders import full_message, is_postgres
 
-postgres_only = pytest.mark.skipif(not is_postgres(), reason="partitioning is PostgreSQL's")
+partitioned = pytest.mark.skipif(
+    not is_postgres() or not settings.MESSAGE_PARTITIONS, reason="partitioned on PostgreSQL (MESSAGE_PARTITIONS > 0)"
+)
 
 
 def _catalog(sql: str, params: list | None = None) -> list[tuple]:
@@ -25,7 +27,7 @@ def _catalog(sql: str, params: list | None = None) -> list[tuple]:
         return cursor.fetchall()
 
 
-@postgres_only
+@partitioned
 @pytest.mark.django_db
 def test_the_message_table_and_every_part_table_are_hash_partitioned_by_department():
     keys = dict(
@@ -42,7 +44,7 @@ def test_the_message_table_and_every_part_table_are_hash_partitioned_by_departme
     assert counts == dict.fromkeys(PARTITIONED_TABLES, settings.MESSAGE_PARTITIONS)
 
 
-@postgres_only
+@partitioned
 @pytest.mark.django_db
 def test_departments_clients_users_and_the_registry_stay_unpartitioned():
     kinds = dict(
@@ -55,7 +57,7 @@ def test_departments_clients_users_and_the_registry_stay_unpartitioned():
     assert kinds == dict.fromkeys(kinds, "r") and len(kinds) == 4
 
 
-@postgres_only
+@partitioned
 @pytest.mark.django_db
 def test_every_primary_key_and_unique_constraint_of_the_partitioned_tables_includes_the_department():
     keys = _catalog(
@@ -71,7 +73,7 @@ def test_every_primary_key_and_unique_constraint_of_the_partitioned_tables_inclu
     )
 
 
-@postgres_only
+@partitioned
 @pytest.mark.django_db
 def test_keys_between_partitioned_tables_are_composite_and_join_matching_partitions():
     keys = _catalog(
@@ -96,7 +98,7 @@ def test_keys_between_partitioned_tables_are_composite_and_join_matching_partiti
     )
 
 
-@postgres_only
+@partitioned
 @pytest.mark.django_db(transaction=True)
 def test_a_part_whose_message_is_not_in_its_department_is_refused():
     departments = Department.objects.bulk_create([Department(uuid="keys-a"), Department(uuid="keys-b")])
