@@ -127,6 +127,15 @@ class ScopedAdmin(admin.ModelAdmin):
             raise Http404(f"No {self.opts.verbose_name} with this id.")
         return obj
 
+    def get_formset_kwargs(self, request: HttpRequest, obj: Any, inline: Any, prefix: str) -> dict[str, Any]:
+        """An object's inline parts are read in its department: the message tables are
+        partitioned by department on PostgreSQL (docs/design/partitioning.md)."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        department_id = None if obj is None or obj.pk is None else self.department_id_of(obj)
+        if department_id is not None and "department" in {f.name for f in inline.model._meta.fields}:
+            kwargs["queryset"] = kwargs["queryset"].filter(department_id=department_id)
+        return kwargs
+
     def _may_view(self, request: HttpRequest, obj: Any = None) -> bool:
         if not (is_staff(request) and scoping.has_any_department(request)):
             return False
@@ -164,7 +173,11 @@ class ScopedInline(admin.options.InlineModelAdmin):
     show_change_link = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return scoping.scope(super().get_queryset(request), request)
+        """By position (or id) alone: the parts' default order by their message or tag
+        joins that table, on its id alone, which reads every partition of it."""
+        parts = scoping.scope(super().get_queryset(request), request)
+        names = {field.name for field in self.model._meta.fields}
+        return parts.order_by("position" if "position" in names else "pk")
 
     def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
         return formfield_for(db_field) or super().formfield_for_dbfield(db_field, request, **kwargs)
