@@ -22,7 +22,7 @@ from django.utils.html import format_html
 
 from .. import routing, scoping
 from ..models import Conversation, Customer, Department, ImportBatch, Message, MessageTag
-from .forms import PartForm, formfield_for
+from .forms import DepartmentInlineFormSet, PartForm, formfield_for
 from .paging import EstimatedCountPaginator, PagedChangeList
 
 ESTIMATED_CHANGE_LIST = "admin/messages_app/estimated_change_list.html"
@@ -169,6 +169,7 @@ class ScopedInline(admin.options.InlineModelAdmin):
     """An inline part of a message: editable by whoever may correct the message."""
 
     form = PartForm
+    formset = DepartmentInlineFormSet
     extra = 0
     show_change_link = False
 

@@ -37,6 +37,17 @@ class DepartmentRow(models.Model):
             base_qs = base_qs.filter(department_id=department_id)
         return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
 
+    def _get_unique_checks(self, exclude: Any = None, include_meta_constraints: bool = False) -> Any:
+        """Uniqueness is checked within the department (a part's one message), as the
+        constraints on PostgreSQL lead with it; the messageUuid registry keeps it global."""
+        unique_checks, date_checks = super()._get_unique_checks(
+            exclude=exclude, include_meta_constraints=include_meta_constraints
+        )
+        named = [
+            (model, fields if "department" in fields else ("department", *fields)) for model, fields in unique_checks
+        ]
+        return named, date_checks
+
     def refresh_from_db(self, using: str | None = None, fields: Any = None, from_queryset: Any = None) -> None:
         department_id = self._known_department_id()
         if from_queryset is None and department_id is not None:
