@@ -195,7 +195,7 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
         if matches is not None:
             return matches, False
         setattr(request, _TEXT_QUERY, search_term)
-        return textsearch.searched(queryset, search_term), False
+        return textsearch.searched(queryset, search_term, scoping.department_ids(request)), False
 
     @admin.display(description="customer", ordering="customer__uuid")
     def customer_link(self, message: Message) -> str:

@@ -233,7 +233,7 @@ def test_export_of_one_customer(departments):
     assert calls == {"call-250", "call-251", "call-252"}
 
 
-def test_admin_message_list_search_and_transcript_of_one_department(departments):
+def test_admin_lists_searches_and_transcript_of_one_department(departments):
     department = departments[1]
     client = client_for(staff_user("dana", department))
     conversation = Conversation.objects.get(department=department, customer__uuid=CUSTOMER_UUID)
@@ -245,12 +245,14 @@ def test_admin_message_list_search_and_transcript_of_one_department(departments)
             client.get(changelist("message"), {"q": f"{department.uuid}-mu-102"}),
             client.get(changelist("message"), {"q": "src-000101"}),
             client.get(changelist("message"), {"q": CUSTOMER_UUID}),
+            client.get(changelist("message"), {"q": "vehicle ready"}),
+            client.get(changelist("conversation"), {"q": "vehicle ready"}),
             client.get(transcript_url(conversation)),
             client.get(transcript_url(conversation), {"message": focus.pk}),
         ]
 
-    assert [page.status_code for page in pages] == [200] * 6
-    assert [len(page.context["cl"].result_list) for page in pages[:4]] == [7, 1, 1, 4]
+    assert [page.status_code for page in pages] == [200] * 8
+    assert [len(page.context["cl"].result_list) for page in pages[:6]] == [7, 1, 1, 4, 7, 2]
     assert_one_partition_each(captured, "message", "attachment", "draftattributes", "voicecallattributes")
 
 
