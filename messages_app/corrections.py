@@ -82,13 +82,22 @@ def _apply_in_chunks(messages: QuerySet[Message], change: Any, columns: list[str
             _mark(message, user, [field_name], now)
             batch.append(message)
             if len(batch) >= CHUNK:
-                Message.objects.bulk_update(batch, [*columns, *_CORRECTION_COLUMNS])
-                changed += len(batch)
+                changed += _save_by_department(batch, [*columns, *_CORRECTION_COLUMNS])
                 batch = []
         if batch:
-            Message.objects.bulk_update(batch, [*columns, *_CORRECTION_COLUMNS])
-            changed += len(batch)
+            changed += _save_by_department(batch, [*columns, *_CORRECTION_COLUMNS])
     return changed
+
+
+def _save_by_department(messages: list[Message], columns: list[str]) -> int:
+    """Save ``columns`` of ``messages``, one UPDATE per department that names it (a
+    table partitioned by department is then written in one partition)."""
+    by_department: dict[int, list[Message]] = defaultdict(list)
+    for message in messages:
+        by_department[message.department_id].append(message)
+    for department_id, group in sorted(by_department.items()):
+        Message.objects.filter(department_id=department_id).bulk_update(group, columns)
+    return len(messages)
 
 
 def set_trashed(messages: QuerySet[Message], trashed: bool, *, user: Any) -> int:
@@ -199,16 +208,20 @@ def attach_parts(parts: list[Any], *, message: Message, parent_field: str = "mes
             part.message_id = message.pk
         if hasattr(part, "position") and part.position is None:
             if next_position is None:
-                top = type(part).objects.filter(**{parent_field: parent}).aggregate(top=Max("position"))["top"]
+                siblings = type(part).objects.filter(department_id=message.department_id, **{parent_field: parent})
+                top = siblings.aggregate(top=Max("position"))["top"]
                 next_position = 0 if top is None else top + 1
             part.position = next_position
             next_position += 1
 
 
 def delete_parts(parts: Iterable[Any]) -> None:
-    """Delete parts staff removed; a tag's secondary attributes and parent references go with it."""
+    """Delete parts staff removed; a tag's secondary attributes and parent references go with it.
+
+    By department and id: nothing cascades from a part (a tag's rows are deleted here first),
+    so each is one DELETE that names the department."""
     for part in parts:
         if isinstance(part, MessageTag):
-            MessageTagSecondaryAttribute.objects.filter(tag=part).delete()
-            MessageTagParent.objects.filter(tag=part).delete()
-        part.delete()
+            MessageTagSecondaryAttribute.objects.filter(department_id=part.department_id, tag=part).delete()
+            MessageTagParent.objects.filter(department_id=part.department_id, tag=part).delete()
+        type(part).objects.filter(department_id=part.department_id, pk=part.pk).delete()

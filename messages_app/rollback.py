@@ -12,6 +12,7 @@ does it in one transaction, holding the conversation locks the ingest service ta
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,9 +20,12 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from .conversations import lock_conversations, recount_conversations
+from .ingest.rows import delete_messages
 from .models import Conversation, ImportBatch, Message
 
 SAMPLE_SIZE = 20
+# Messages deleted per statement: within SQLite's limit of bound parameters.
+DELETE_CHUNK = 5000
 
 
 @dataclass
@@ -49,34 +53,58 @@ def plan_rollback(batches: Iterable[ImportBatch], *, sample_size: int = SAMPLE_S
     """For each batch: how many messages go (and of those, how many were changed since), how many stay."""
     plans = []
     for batch in batches:
-        created = Message.objects.filter(created_batch=batch)
+        created = Message.objects.filter(department_id=batch.department_id, created_batch=batch)
         counts = created.aggregate(
             deleted=Count("pk"),
             changed_later=Count("pk", filter=~Q(updated_batch=batch) & Q(updated_batch__isnull=False)),
             corrected=Count("pk", filter=Q(corrected_at__isnull=False)),
         )
-        kept = Message.objects.filter(updated_batch=batch).exclude(created_batch=batch).count()
+        kept = (
+            Message.objects.filter(department_id=batch.department_id, updated_batch=batch)
+            .exclude(created_batch=batch)
+            .count()
+        )
         sample = list(created.select_related("customer").order_by("message_at", "pk")[:sample_size])
         plans.append(RollbackPlan(batch=batch, kept=kept, sample=sample, **counts))
     return plans
 
 
 def rollback_batches(batches: Iterable[ImportBatch]) -> RollbackResult:
-    """Delete the messages the batches created (parts cascade) and recompute the counters.
+    """Delete the messages the batches created, with their parts, and recompute the counters.
 
     Everything happens in one transaction: either every batch is rolled back or none.
+    A batch belongs to one department, so every statement names the department of the
+    batches it reads (one partition of each table, docs/design/partitioning.md).
     """
-    batch_ids = [batch.pk for batch in batches]
+    batch_ids_by_department: dict[int, list[int]] = defaultdict(list)
+    for batch in batches:
+        batch_ids_by_department[batch.department_id].append(batch.pk)
     result = RollbackResult()
     with transaction.atomic():
-        created = Message.objects.filter(created_batch_id__in=batch_ids)
-        conversation_ids = sorted(set(created.values_list("conversation_id", flat=True)))
+        created: dict[int, list[tuple[int, int]]] = {
+            department_id: list(
+                Message.objects.filter(department_id=department_id, created_batch_id__in=batch_ids)
+                .order_by("pk")
+                .values_list("pk", "conversation_id")
+            )
+            for department_id, batch_ids in sorted(batch_ids_by_department.items())
+        }
+        conversation_ids = sorted({conversation_id for rows in created.values() for _, conversation_id in rows})
         lock_conversations(conversation_ids)
-        result.kept = (
-            Message.objects.filter(updated_batch_id__in=batch_ids).exclude(created_batch_id__in=batch_ids).count()
-        )
-        result.deleted = created.count()
-        created.delete()
-        recount_conversations(Conversation.objects.filter(pk__in=conversation_ids))
+        for department_id, batch_ids in sorted(batch_ids_by_department.items()):
+            result.kept += (
+                Message.objects.filter(department_id=department_id, updated_batch_id__in=batch_ids)
+                .exclude(created_batch_id__in=batch_ids)
+                .count()
+            )
+            message_ids = [pk for pk, _ in created[department_id]]
+            for start in range(0, len(message_ids), DELETE_CHUNK):
+                delete_messages(message_ids[start : start + DELETE_CHUNK], department_id=department_id)
+            result.deleted += len(message_ids)
+            if message_ids:
+                recount_conversations(
+                    Conversation.objects.filter(pk__in={conversation for _, conversation in created[department_id]}),
+                    department_id=department_id,
+                )
     result.conversation_ids = conversation_ids
     return result

@@ -3,7 +3,7 @@ number of queries, their wire records, and finding messages by an identifier."""
 
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet, Value
 
 from .identifiers import is_identifier
 from .models import (
@@ -14,9 +14,11 @@ from .models import (
     MessageTag,
     MessageTagParent,
     MessageTagSecondaryAttribute,
+    MessageUuid,
     NotificationButton,
     NotificationNotifier,
 )
+from .models.partitioning import ONE_TO_ONE_PARTS, select_parts
 
 
 def messages_with_parts(
@@ -25,7 +27,8 @@ def messages_with_parts(
     """Messages with every part joined or prefetched: 1 + 6 queries whatever the count.
 
     ``department_id``: the one department of the messages, named in every prefetch so that
-    a table partitioned by department (docs/design/partitioning.md) is read in one partition."""
+    a table partitioned by department (docs/design/partitioning.md) is read in one partition;
+    the one-to-one parts are joined on the message's department (``select_parts``)."""
     queryset = Message.objects.all() if queryset is None else queryset
 
     def part(name: str, model: Any, inner: QuerySet | None = None) -> Prefetch:
@@ -39,9 +42,7 @@ def messages_with_parts(
     tags = MessageTag.objects.prefetch_related(
         part("secondary_attributes", MessageTagSecondaryAttribute), part("parent_tags", MessageTagParent)
     )
-    return queryset.select_related(
-        "draft_attributes", "notification_attributes", "voice_call_attributes"
-    ).prefetch_related(
+    return select_parts(queryset, *ONE_TO_ONE_PARTS).prefetch_related(
         part("attachments", Attachment),
         part("message_tags", MessageTag, tags),
         part("notification_notifiers", NotificationNotifier),
@@ -178,9 +179,10 @@ def message_record(message: Message) -> dict[str, Any]:
 
 # Staff paste identifiers into the admin's search box. A sourceUuid, messageUuid or customer
 # UUID is matched exactly (identifiers are opaque and case-sensitive) through unique indexes:
-# the message UUID's own, and the department-led ones of (department, sourceUuid) and
+# the messageUuid registry's, and the department-led ones of (department, sourceUuid) and
 # (department, customer UUID) with the departments the user may see listed, so the lookup
-# stays an index probe at any table size. Only a term that matches no identifier is
+# stays an index probe at any table size, and every arm of it names its department (one
+# partition each, docs/design/partitioning.md). Only a term that matches no identifier is
 # searched as words of the subject and body, which reads the table.
 def identifier_matches(
     queryset: QuerySet[Message], term: str, department_ids: frozenset[int] | None
@@ -195,8 +197,21 @@ def identifier_matches(
     departments = (
         sorted(department_ids) if department_ids is not None else list(Department.objects.values_list("pk", flat=True))
     )
-    customers = list(Customer.objects.filter(department_id__in=departments, uuid=term).values_list("pk", flat=True))
-    matches = queryset.filter(
-        Q(message_uuid=term) | Q(department_id__in=departments, source_uuid=term) | Q(customer_id__in=customers)
+    # The customers with that UUID and the message registered under it, in one query.
+    customers = (
+        Customer.objects.filter(department_id__in=departments, uuid=term)
+        .annotate(kind=Value("customer"))
+        .values_list("kind", "department_id", "pk")
+        .order_by()
     )
+    registered = (
+        MessageUuid.objects.filter(message_uuid=term, department_id__in=departments)
+        .annotate(kind=Value("message"))
+        .values_list("kind", "department_id", "message_id")
+        .order_by()
+    )
+    found = Q(department_id__in=departments, source_uuid=term)
+    for kind, department_id, row_id in customers.union(registered, all=True):
+        found |= Q(department_id=department_id, **{"customer_id" if kind == "customer" else "id": row_id})
+    matches = queryset.filter(found)
     return matches if matches.exists() else None

@@ -226,7 +226,7 @@ def matching(queryset: QuerySet[Message], query: str) -> QuerySet[Message]:
     return queryset.filter(_substring_condition(groups))
 
 
-def _probe(query: str, using: str) -> list[tuple[int, int]] | None:
+def _probe(query: str, using: str, department_ids: frozenset[int] | None) -> list[tuple[int, int]] | None:
     """(id, customer id) of every message matching ``query``, through the GIN index, when
     there are at most ``PROBE_LIMIT`` of them; None when there are more (PostgreSQL).
 
@@ -236,29 +236,35 @@ def _probe(query: str, using: str) -> list[tuple[int, int]] | None:
     Asking the index first costs a millisecond for such a word; a common word stops the
     probe early (a scan that reads about PROBE_LIMIT / frequency rows), and there the
     planner's estimate, from the statistics, is right.
+
+    ``department_ids`` (``None``: all) limits the probe to the partitions of the departments
+    a user sees (the message table is partitioned by department, docs/design/partitioning.md).
     """
-    rows = list(
-        Message.objects.using(using)
-        .filter(WebSearchMatch(query))
-        .order_by()
-        .values_list("id", "customer_id")[: PROBE_LIMIT + 1]
-    )
+    messages = Message.objects.using(using)
+    if department_ids is not None:
+        messages = messages.filter(department_id__in=sorted(department_ids))
+    rows = list(messages.filter(WebSearchMatch(query)).order_by().values_list("id", "customer_id")[: PROBE_LIMIT + 1])
     return rows if len(rows) <= PROBE_LIMIT else None
 
 
-def searched(queryset: QuerySet[Message], query: str) -> QuerySet[Message]:
+def searched(
+    queryset: QuerySet[Message], query: str, department_ids: frozenset[int] | None = None
+) -> QuerySet[Message]:
     """``matching`` for the admin's pages of the whole table: on PostgreSQL the matches
-    of a rarer query are picked by id after one probe of the index (``_probe``), so every
-    query of the page (rows, capped count, date range) reads them by primary key."""
+    of a rarer query are picked by id after one probe of the index (``_probe``, within
+    ``department_ids``, those ``queryset`` is limited to), so every query of the page
+    (rows, capped count, date range) reads them by primary key."""
     if not query.strip() or UNSTORABLE_RE.search(query) or not is_indexed(queryset.db):
         return matching(queryset, query)
-    rows = _probe(query, queryset.db)
+    rows = _probe(query, queryset.db, department_ids)
     if rows is None:
         return matching(queryset, query)
     return queryset.filter(_IdIn(sorted(pk for pk, _ in rows)))
 
 
-def conversations_matching(conversations: QuerySet[Conversation], query: str) -> QuerySet[Conversation]:
+def conversations_matching(
+    conversations: QuerySet[Conversation], query: str, department_ids: frozenset[int] | None = None
+) -> QuerySet[Conversation]:
     """The conversations of ``conversations`` with messages that match ``query``.
 
     Messages are found by customer (one conversation per customer): the (customer,
@@ -268,7 +274,7 @@ def conversations_matching(conversations: QuerySet[Conversation], query: str) ->
     here it would also be computed for every row the admin paginator's capped count reads.
     """
     if query.strip() and not UNSTORABLE_RE.search(query) and is_indexed(conversations.db):
-        rows = _probe(query, conversations.db)
+        rows = _probe(query, conversations.db, department_ids)
         if rows is not None:
             return conversations.filter(customer_id__in=sorted({customer for _, customer in rows}))
     messages = matching(Message.objects.filter(customer=OuterRef("customer_id")), query)
@@ -284,10 +290,13 @@ def match_counts(conversations: Iterable[Conversation], query: str) -> dict[int,
     As a ``WHERE`` the planner ANDs in the GIN index, which for a common word is a bitmap
     of a million rows (320 ms at 10 M messages, against 10 ms).
     """
+    conversations = list(conversations)
     by_customer = {conversation.customer_id: conversation.pk for conversation in conversations}
     if not by_customer or not query.strip() or UNSTORABLE_RE.search(query):
         return {}
-    messages = Message.objects.filter(customer_id__in=sorted(by_customer))
+    # With their departments: the message table is partitioned by department (docs/design/partitioning.md).
+    departments = sorted({conversation.department_id for conversation in conversations})
+    messages = Message.objects.filter(department_id__in=departments, customer_id__in=sorted(by_customer))
     if is_indexed(messages.db):
         condition = Q(WebSearchMatch(query))
     else:
@@ -362,7 +371,10 @@ def _marked_by_postgresql(messages: list[Message], query: str) -> dict[int, str]
         document = Replace(document, Value(marker), Value(""))
     rows = (
         Message.objects.using(messages[0]._state.db or "default")
-        .filter(pk__in=[message.pk for message in messages])
+        .filter(
+            department_id__in=sorted({message.department_id for message in messages}),
+            pk__in=[message.pk for message in messages],
+        )
         .annotate(headline=_Headline(document, query, settings.SEARCH_CONFIG))
         .order_by()
         .values_list("pk", "headline")

@@ -12,10 +12,11 @@ import datetime
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from django.db.models import Q, QuerySet, prefetch_related_objects
+from django.db.models import Prefetch, Q, QuerySet, prefetch_related_objects
 
 from .enums import MessageType, Protocol
-from .models import Conversation, Message
+from .models import Attachment, Conversation, Message
+from .models.partitioning import select_parts
 
 PAGE_SIZE = 100
 # Messages shown above the one a page was opened at, for context.
@@ -86,8 +87,11 @@ class TranscriptPage:
 
 
 def transcript_messages(conversation: Conversation, *, customer_view: bool = False) -> QuerySet[Message]:
-    """The conversation's messages; ``customer_view`` keeps only what the customer saw."""
-    queryset = Message.objects.filter(customer_id=conversation.customer_id)
+    """The conversation's messages; ``customer_view`` keeps only what the customer saw.
+
+    By department and customer: the department reads one partition of the message table
+    (docs/design/partitioning.md), the customer walks its (customer, time) index there."""
+    queryset = Message.objects.filter(department_id=conversation.department_id, customer_id=conversation.customer_id)
     if customer_view:
         queryset = queryset.filter(show_in_customer_conversation=True, is_trashed=False).exclude(
             type__in=_INTERNAL_TYPES
@@ -120,13 +124,13 @@ def transcript_page(
     Raises ``InvalidCursor`` for a cursor it did not make, and ``Message.DoesNotExist`` for a
     focus outside the conversation.
     """
-    base = transcript_messages(conversation, customer_view=customer_view).select_related(
-        "draft_attributes", "voice_call_attributes", "corrected_by"
-    )
+    base = select_parts(
+        transcript_messages(conversation, customer_view=customer_view), "draft_attributes", "voice_call_attributes"
+    ).select_related("corrected_by")
     newest_first = base.order_by("-message_at", "-pk")
     oldest_first = base.order_by("message_at", "pk")
     if focus is not None:
-        target = Message.objects.filter(customer_id=conversation.customer_id, pk=focus).values("message_at", "pk").get()
+        target = transcript_messages(conversation).filter(pk=focus).values("message_at", "pk").get()
         edge = (target["message_at"], target["pk"])
         above = list(newest_first.filter(_before(edge))[: CONTEXT_BEFORE + 1])
         below = list(oldest_first.filter(_after(edge, inclusive=True))[: size - CONTEXT_BEFORE + 1])
@@ -145,7 +149,7 @@ def transcript_page(
         above = list(query[: size + 1])
         has_older, has_newer = len(above) > size, before is not None
         rows = list(reversed(above[:size]))
-    _decorate(rows)
+    _decorate(rows, conversation.department_id)
     return TranscriptPage(
         messages=rows,
         older=cursor_of(rows[0]) if rows and has_older else None,
@@ -154,9 +158,11 @@ def transcript_page(
     )
 
 
-def _decorate(rows: list[Message]) -> None:
-    """Load the attachments (one query for the page) and precompute what the template shows."""
-    prefetch_related_objects(rows, "attachments")
+def _decorate(rows: list[Message], department_id: int) -> None:
+    """Load the attachments (one query for the page, in the department's partition, by
+    position alone: their default order joins the message) and precompute what the template shows."""
+    attachments = Attachment.objects.filter(department_id=department_id).order_by("position")
+    prefetch_related_objects(rows, Prefetch("attachments", queryset=attachments))
     for message in rows:
         message.side = side_of(message)
         message.is_voice_call = message.protocol == Protocol.VOICE_CALL

@@ -22,7 +22,7 @@ from django.utils.html import format_html
 
 from .. import routing, scoping
 from ..models import Conversation, Customer, Department, ImportBatch, Message, MessageTag
-from .forms import PartForm, formfield_for
+from .forms import DepartmentInlineFormSet, PartForm, formfield_for
 from .paging import EstimatedCountPaginator, PagedChangeList
 
 ESTIMATED_CHANGE_LIST = "admin/messages_app/estimated_change_list.html"
@@ -127,6 +127,15 @@ class ScopedAdmin(admin.ModelAdmin):
             raise Http404(f"No {self.opts.verbose_name} with this id.")
         return obj
 
+    def get_formset_kwargs(self, request: HttpRequest, obj: Any, inline: Any, prefix: str) -> dict[str, Any]:
+        """An object's inline parts are read in its department: the message tables are
+        partitioned by department on PostgreSQL (docs/design/partitioning.md)."""
+        kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
+        department_id = None if obj is None or obj.pk is None else self.department_id_of(obj)
+        if department_id is not None and "department" in {f.name for f in inline.model._meta.fields}:
+            kwargs["queryset"] = kwargs["queryset"].filter(department_id=department_id)
+        return kwargs
+
     def _may_view(self, request: HttpRequest, obj: Any = None) -> bool:
         if not (is_staff(request) and scoping.has_any_department(request)):
             return False
@@ -160,11 +169,16 @@ class ScopedInline(admin.options.InlineModelAdmin):
     """An inline part of a message: editable by whoever may correct the message."""
 
     form = PartForm
+    formset = DepartmentInlineFormSet
     extra = 0
     show_change_link = False
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return scoping.scope(super().get_queryset(request), request)
+        """By position (or id) alone: the parts' default order by their message or tag
+        joins that table, on its id alone, which reads every partition of it."""
+        parts = scoping.scope(super().get_queryset(request), request)
+        names = {field.name for field in self.model._meta.fields}
+        return parts.order_by("position" if "position" in names else "pk")
 
     def formfield_for_dbfield(self, db_field: models.Field, request: HttpRequest, **kwargs: Any) -> Any:
         return formfield_for(db_field) or super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -107,7 +107,7 @@ class ConversationAdmin(ScopedAdmin):
             if by_customer.exists():
                 return by_customer, False
         setattr(request, _TEXT_QUERY, search_term)
-        return textsearch.conversations_matching(queryset, search_term), False
+        return textsearch.conversations_matching(queryset, search_term, scoping.department_ids(request)), False
 
     def get_paginator(self, request: HttpRequest, queryset: QuerySet, per_page: int, **kwargs: Any) -> Any:
         """A word search counts at most ``SEARCH_COUNT_CAP`` conversations exactly: each one

@@ -180,3 +180,15 @@ class MessageCorrectionForm(CorrectionFormMixin, forms.ModelForm):
         if all(name in self.fields and name not in self.errors and cleaned.get(name) is None for name in times):
             raise ValidationError("At least one of sent on and received on is required.")
         return cleaned
+
+
+class DepartmentInlineFormSet(forms.BaseInlineFormSet):
+    """The parts of one object, each form's row looked up by its department and id: the
+    message tables are partitioned by department on PostgreSQL (docs/design/partitioning.md)."""
+
+    def add_fields(self, form: forms.Form, index: int | None) -> None:
+        super().add_fields(form, index)
+        department_id = getattr(self.instance, "department_id", None)
+        row = form.fields.get(self._pk_field.name)
+        if department_id is not None and isinstance(row, forms.ModelChoiceField):
+            row.queryset = row.queryset.filter(department_id=department_id)

@@ -195,7 +195,7 @@ class MessageAdmin(CorrectionMixin, ScopedAdmin):
         if matches is not None:
             return matches, False
         setattr(request, _TEXT_QUERY, search_term)
-        return textsearch.searched(queryset, search_term), False
+        return textsearch.searched(queryset, search_term, scoping.department_ids(request)), False
 
     @admin.display(description="customer", ordering="customer__uuid")
     def customer_link(self, message: Message) -> str:
@@ -363,6 +363,9 @@ class MessageTagAdmin(CorrectionMixin, ScopedAdmin):
     inlines = (SecondaryAttributeInline, ParentTagInline)
 
     def message_of(self, obj: MessageTag) -> Message:
+        """The tag's message, read once, by department and id (one partition)."""
+        if not MessageTag._meta.get_field("message").is_cached(obj):
+            obj.message = Message.objects.get(department_id=obj.department_id, pk=obj.message_id)
         return obj.message
 
     def get_model_perms(self, request: HttpRequest) -> dict[str, bool]:

@@ -18,6 +18,32 @@ import orjson
 from django.db import connection, models
 from psycopg.types.json import Jsonb
 
+from ..models import (
+    Attachment,
+    DraftAttributes,
+    Message,
+    MessageTag,
+    MessageTagParent,
+    MessageTagSecondaryAttribute,
+    NotificationAttributes,
+    NotificationButton,
+    NotificationNotifier,
+    VoiceCallAttributes,
+)
+
+# A message's part tables, in the order their rows are deleted (a tag's rows before the tag).
+PART_MODELS: tuple[type[models.Model], ...] = (
+    MessageTagSecondaryAttribute,
+    MessageTagParent,
+    MessageTag,
+    DraftAttributes,
+    Attachment,
+    NotificationNotifier,
+    NotificationButton,
+    NotificationAttributes,
+    VoiceCallAttributes,
+)
+
 
 def _dumps(value: Any) -> bytes:
     try:
@@ -124,3 +150,13 @@ def delete_rows(model: type[models.Model], column: str, ids: Iterable[int], *, d
             f"DELETE FROM {table} WHERE department_id = %s AND {column} IN ({placeholders})",  # noqa: S608
             [department_id, *ids],
         )
+
+
+def delete_messages(ids: Iterable[int], *, department_id: int) -> None:
+    """Delete the department's messages ``ids`` with all their parts: one statement per table,
+    parts first, each naming the department (Django's cascade would delete the parts by
+    ``message_id`` alone, reading every partition)."""
+    ids = list(ids)
+    for model in PART_MODELS:
+        delete_rows(model, "message_id", ids, department_id=department_id)
+    delete_rows(Message, "id", ids, department_id=department_id)

@@ -51,19 +51,6 @@ from .results import IngestResult, ItemResult, Outcome
 
 _ORIGIN_MAX_LENGTH = ImportBatch._meta.get_field("origin").max_length
 
-# Child tables, in the order their rows are deleted when a message is replaced.
-_PART_MODELS = (
-    MessageTagSecondaryAttribute,
-    MessageTagParent,
-    MessageTag,
-    DraftAttributes,
-    Attachment,
-    NotificationNotifier,
-    NotificationButton,
-    NotificationAttributes,
-    VoiceCallAttributes,
-)
-
 
 @dataclass
 class WriteContext:
@@ -539,9 +526,7 @@ def _store(
     new_ids = iter(rows.allocate_ids(Message, len(to_create)))
     replaced = [stored["id"] for _item, _result, stored in to_update]
     if replaced:
-        for model in _PART_MODELS:
-            rows.delete_rows(model, "message_id", replaced, department_id=context.department.pk)
-        rows.delete_rows(Message, "id", replaced, department_id=context.department.pk)
+        rows.delete_messages(replaced, department_id=context.department.pk)
     message_rows, stored_parts = [], []
     for item, result, stored in pending:
         message_id = next(new_ids) if stored is None else stored["id"]

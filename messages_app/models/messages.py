@@ -15,7 +15,49 @@ from .tenancy import Conversation, Customer, Department
 ENUM_MAX_LENGTH = 64
 
 
-class Message(models.Model):
+class DepartmentRow(models.Model):
+    """A row of a table partitioned by department on PostgreSQL (models/partitioning.py).
+
+    The primary key there is ``(department_id, id)``: a statement by ``id`` alone probes
+    every partition. A save or a reload of an instance names its department too, the
+    same rows on both databases."""
+
+    class Meta:
+        abstract = True
+
+    def _known_department_id(self) -> int | None:
+        # From __dict__: a deferred department_id would be loaded by refresh_from_db, this method's caller.
+        return self.__dict__.get("department_id")
+
+    def _do_update(
+        self, base_qs: Any, using: Any, pk_val: Any, values: Any, update_fields: Any, forced_update: Any
+    ) -> bool:
+        department_id = self._known_department_id()
+        if department_id is not None:
+            base_qs = base_qs.filter(department_id=department_id)
+        return super()._do_update(base_qs, using, pk_val, values, update_fields, forced_update)
+
+    def _get_unique_checks(self, exclude: Any = None, include_meta_constraints: bool = False) -> Any:
+        """Uniqueness is checked within the department (a part's one message), as the
+        constraints on PostgreSQL lead with it; the messageUuid registry keeps it global."""
+        unique_checks, date_checks = super()._get_unique_checks(
+            exclude=exclude, include_meta_constraints=include_meta_constraints
+        )
+        named = [
+            (model, fields if "department" in fields else ("department", *fields)) for model, fields in unique_checks
+        ]
+        return named, date_checks
+
+    def refresh_from_db(self, using: str | None = None, fields: Any = None, from_queryset: Any = None) -> None:
+        department_id = self._known_department_id()
+        if from_queryset is None and department_id is not None:
+            from_queryset = (
+                type(self)._base_manager.db_manager(using, hints={"instance": self}).filter(department_id=department_id)
+            )
+        super().refresh_from_db(using=using, fields=fields, from_queryset=from_queryset)
+
+
+class Message(DepartmentRow):
     """One historical message, with the item exactly as received.
 
     ``(department, source_uuid)`` is the idempotency key; ``message_uuid`` is the server's
@@ -167,7 +209,7 @@ class Message(models.Model):
             setattr(self, name, value)
 
 
-class MessagePart(models.Model):
+class MessagePart(DepartmentRow):
     """Common columns of the rows that belong to one message.
 
     ``department`` is there for scoping with the message; nothing reads parts by

@@ -41,6 +41,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import models
+from django.db.models import F, FilteredRelation, Q, QuerySet
+from django.db.models.query import ModelIterable
 
 from .messages import (
     Attachment,
@@ -78,6 +80,46 @@ REGISTRY_TABLE = MessageUuid._meta.db_table
 
 _REGISTER_FUNCTION = "messages_app_register_message_uuid"
 _UNREGISTER_FUNCTION = "messages_app_unregister_message_uuid"
+
+
+# The reverse one-to-one parts of a message, each joined under this alias by ``select_parts``.
+ONE_TO_ONE_PARTS: dict[str, str] = {
+    "draft_attributes": "joined_draft_attributes",
+    "notification_attributes": "joined_notification_attributes",
+    "voice_call_attributes": "joined_voice_call_attributes",
+}
+
+
+class _JoinedPartsIterable(ModelIterable):
+    """Messages whose parts joined under an alias read as the relation: ``message.draft_attributes``."""
+
+    def __iter__(self):
+        requested = self.queryset.query.select_related
+        joined = [
+            (Message._meta.get_field(name), alias)
+            for name, alias in ONE_TO_ONE_PARTS.items()
+            if isinstance(requested, dict) and alias in requested
+        ]
+        for message in super().__iter__():
+            for relation, alias in joined:
+                # No row joined, no attribute: the relation then raises DoesNotExist without a query.
+                relation.set_cached_value(message, message.__dict__.pop(alias, None))
+            yield message
+
+
+def select_parts(queryset: QuerySet[Message], *names: str) -> QuerySet[Message]:
+    """``select_related`` of one-to-one parts with the department in the join.
+
+    A join on ``message_id`` alone reads every partition of the part's table; with
+    ``department_id = message.department_id`` in it, the planner carries the message's
+    department (a constant of the query) over to the part and reads one partition."""
+    relations = {
+        ONE_TO_ONE_PARTS[name]: FilteredRelation(name, condition=Q(**{f"{name}__department_id": F("department_id")}))
+        for name in names
+    }
+    joined = queryset.annotate(**relations).select_related(*relations)
+    joined._iterable_class = _JoinedPartsIterable
+    return joined
 
 
 def partition_name(table: str, remainder: int) -> str:

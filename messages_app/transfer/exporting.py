@@ -26,7 +26,7 @@ from .. import wire
 from ..models import Message
 from ..selectors import message_record, messages_with_parts
 from ..wire import ITEMS_PATH
-from .common import UnusableInput, keyset_pages
+from .common import UnusableInput, department_pages
 from .progress import Reporter
 
 DEFAULT_CHUNK_SIZE = 500
@@ -44,13 +44,8 @@ def export_documents(messages: QuerySet[Message], *, chunk_size: int = DEFAULT_C
     """Import documents for ``messages``: per customer, in time order, at most ``chunk_size``
     items each; every message appears exactly once."""
     current: dict[str, Any] | None = None
-    for ids in keyset_pages(messages, chunk_size):
-        page = (
-            messages_with_parts(Message.objects.filter(id__in=ids))
-            .annotate(export_department=F("department__uuid"), export_customer=F("customer__uuid"))
-            .order_by("customer_id", "message_at", "id")
-        )
-        for message in page:
+    for page in department_pages(messages, chunk_size):
+        for message in _page_messages(page):
             key = (message.export_department, message.export_customer)
             if current is None or (current["departmentUUID"], current["customerUUID"]) != key:
                 if current is not None:
@@ -62,6 +57,20 @@ def export_documents(messages: QuerySet[Message], *, chunk_size: int = DEFAULT_C
                 current = None
     if current is not None:
         yield current
+
+
+def _page_messages(page: dict[int, list[int]]) -> list[Message]:
+    """A page's messages with their parts, in keyset order: read department by department,
+    each query naming its department (one partition of each table, docs/design/partitioning.md)."""
+    messages = [
+        message
+        for department_id, ids in page.items()
+        for message in messages_with_parts(
+            Message.objects.filter(department_id=department_id, id__in=ids), department_id=department_id
+        ).annotate(export_department=F("department__uuid"), export_customer=F("customer__uuid"))
+    ]
+    messages.sort(key=lambda message: (message.customer_id, message.message_at, message.pk))
+    return messages
 
 
 @dataclass

@@ -17,7 +17,7 @@ from django.db.models import F, QuerySet
 from ..enums import ImportSource
 from ..ingest import ingest_messages
 from ..models import Department, ImportBatch, Message
-from .common import DEFAULT_BATCH_SIZE, keyset_pages
+from .common import DEFAULT_BATCH_SIZE, department_pages
 from .progress import IngestTally, Reporter, describe_failure
 
 _ORIGIN_MAX_LENGTH = ImportBatch._meta.get_field("origin").max_length
@@ -51,12 +51,15 @@ class Reimporter:
     def run(self, messages: QuerySet[Message]) -> None:
         """Rebuild ``messages`` (per customer, in id order), committing batch by batch."""
         departments: dict[int, Department] = {}
-        for ids in keyset_pages(messages, self.batch_size, by_time=False):
-            rows = (
-                Message.objects.filter(id__in=ids)
+        for page in department_pages(messages, self.batch_size, by_time=False):
+            rows = [
+                row
+                for department_id, ids in page.items()
+                for row in Message.objects.filter(department_id=department_id, id__in=ids)
                 .order_by("customer_id", "id")
                 .values("department_id", "customer_id", "source_payload", customer_uuid=F("customer__uuid"))
-            )
+            ]
+            rows.sort(key=lambda row: row["customer_id"])  # stable: each customer keeps its id order
             for (department_id, _customer_id, customer_uuid), group in groupby(
                 rows, key=lambda row: (row["department_id"], row["customer_id"], row["customer_uuid"])
             ):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from messages_app.clients import register_client
 from messages_app.models import Conversation, Customer, Department, Message
-from messages_app.transfer import exporting
+from messages_app.transfer import common, exporting
 from tests.builders import DEPARTMENT_UUID, full_message, minimal_message, with_attrs
 from tests.transfer.helpers import document, flush_messages, run, wire_snapshot, write_jsonl
 
@@ -131,7 +131,7 @@ def test_keyset_pages_give_every_message_once_in_order(department, tmp_path, by_
         Message.objects.order_by("customer_id", *(["message_at"] if by_time else []), "id").values_list("id", flat=True)
     )
 
-    pages = list(exporting.keyset_pages(Message.objects.all(), 4, by_time=by_time))
+    pages = list(common.keyset_pages(Message.objects.all(), 4, by_time=by_time))
 
     assert [len(page) for page in pages] == [4, 4, 4, 4, 1]
     assert [message_id for page in pages for message_id in page] == expected
