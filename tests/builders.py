@@ -146,3 +146,19 @@ def database_url_of_the_test_database() -> str:
     if settings["PASSWORD"]:
         credentials += ":" + quote(settings["PASSWORD"])
     return f"postgres://{credentials}@{settings['HOST'] or 'localhost'}:{settings['PORT'] or 5432}/{settings['NAME']}"
+
+
+def by_parent_index(plan: str) -> str:
+    """An EXPLAIN text with each partition's index named by the partitioned table's index it
+    belongs to (``messages_app_message_p03_search_vector_idx`` reads ``message_search_idx``)."""
+    import re
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, pg_partition_root(c.oid)::regclass::text FROM pg_class c "
+            "WHERE c.relkind = 'i' AND c.relispartition"
+        )
+        roots = dict(cursor.fetchall())
+    return re.sub(r"\b\w+\b", lambda word: roots.get(word.group(0), word.group(0)), plan)

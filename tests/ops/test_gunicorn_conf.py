@@ -12,7 +12,10 @@ CONF = Path(__file__).resolve().parents[2] / "gunicorn.conf.py"
 @pytest.fixture
 def load(monkeypatch):
     for name in ("BIND", "PORT", "WEB_CONCURRENCY", "METRICS_ENABLED", "PROMETHEUS_MULTIPROC_DIR", "LOG_FORMAT"):
-        monkeypatch.delenv(name, raising=False)
+        # Set first, so that the teardown removes what gunicorn.conf.py itself puts in
+        # os.environ (the metrics folder), which later tests' subprocesses would inherit.
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
 
     def _load(**env):
         for name, value in env.items():

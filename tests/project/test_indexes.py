@@ -11,7 +11,6 @@ PostgreSQL only: the plans and the index methods (BRIN, GIN) are PostgreSQL's.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -37,7 +36,7 @@ from messages_app.models import (
     NotificationNotifier,
     VoiceCallAttributes,
 )
-from tests.builders import is_postgres
+from tests.builders import by_parent_index, is_postgres
 
 pytestmark = pytest.mark.skipif(not is_postgres(), reason="query plans and index methods are PostgreSQL's")
 
@@ -213,12 +212,7 @@ def plan(query: QuerySet | tuple[str, list[Any]]) -> str:
         cursor.execute("SET LOCAL enable_seqscan = off")
         cursor.execute(f"EXPLAIN {sql}", params)
         text = "\n".join(row[0] for row in cursor.fetchall())
-        cursor.execute(
-            "SELECT c.relname, pg_partition_root(c.oid)::regclass::text FROM pg_class c "
-            "WHERE c.relkind = 'i' AND c.relispartition"
-        )
-        roots = dict(cursor.fetchall())
-    return re.sub(r"\b\w+\b", lambda word: roots.get(word.group(0), word.group(0)), text)
+    return by_parent_index(text)
 
 
 def newest(queryset: QuerySet[Message]) -> QuerySet[Message]:

@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from messages_app.conversations import lock_conversation, recount_conversations
@@ -35,7 +36,10 @@ from tests.builders import CUSTOMER_UUID, full_message, is_postgres, url, with_a
 pytestmark = [
     pytest.mark.postgres,
     pytest.mark.django_db,
-    pytest.mark.skipif(not is_postgres(), reason="the message tables are partitioned on PostgreSQL only"),
+    pytest.mark.skipif(
+        not is_postgres() or not settings.MESSAGE_PARTITIONS,
+        reason="the message tables are partitioned on PostgreSQL only (MESSAGE_PARTITIONS > 0)",
+    ),
 ]
 
 PARTITION = re.compile(r"^(?P<table>messages_app_\w+)_p\d\d$")

@@ -95,7 +95,7 @@ def scratch_database() -> Iterator[str]:
 
 def manage(url: str, *args: str, partitions: int = 16, check: bool = True) -> subprocess.CompletedProcess[str]:
     env = {
-        **os.environ,
+        **{name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"},
         "DATABASE_URL": url,
         "MESSAGE_PARTITIONS": str(partitions),
         "DEBUG": "true",
