@@ -51,7 +51,7 @@ def recount_conversations(conversations: QuerySet[Conversation], *, department_i
     (customer, message_at, id) index serves; by conversation, PostgreSQL may walk the
     whole time index instead on a large table.
     """
-    # The department too, so that a message table partitioned by it (docs/design/partitioning.md)
+    # The department too, so that a message table partitioned by it (models/partitioning.py)
     # is read in one partition: a constant prunes when the plan is made, the outer reference at run time.
     department = OuterRef("department_id") if department_id is None else department_id
     messages = Message.objects.filter(department_id=department, customer=OuterRef("customer_id"))

@@ -74,7 +74,7 @@ def rollback_batches(batches: Iterable[ImportBatch]) -> RollbackResult:
 
     Everything happens in one transaction: either every batch is rolled back or none.
     A batch belongs to one department, so every statement names the department of the
-    batches it reads (one partition of each table, docs/design/partitioning.md).
+    batches it reads (one partition of each table, models/partitioning.py).
     """
     batch_ids_by_department: dict[int, list[int]] = defaultdict(list)
     for batch in batches:

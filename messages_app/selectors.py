@@ -27,7 +27,7 @@ def messages_with_parts(
     """Messages with every part joined or prefetched: 1 + 6 queries whatever the count.
 
     ``department_id``: the one department of the messages, named in every prefetch so that
-    a table partitioned by department (docs/design/partitioning.md) is read in one partition;
+    a table partitioned by department (models/partitioning.py) is read in one partition;
     the one-to-one parts are joined on the message's department (``select_parts``)."""
     queryset = Message.objects.all() if queryset is None else queryset
 
@@ -182,7 +182,7 @@ def message_record(message: Message) -> dict[str, Any]:
 # the messageUuid registry's, and the department-led ones of (department, sourceUuid) and
 # (department, customer UUID) with the departments the user may see listed, so the lookup
 # stays an index probe at any table size, and every arm of it names its department (one
-# partition each, docs/design/partitioning.md). Only a term that matches no identifier is
+# partition each, models/partitioning.py). Only a term that matches no identifier is
 # searched as words of the subject and body, which reads the table.
 def identifier_matches(
     queryset: QuerySet[Message], term: str, department_ids: frozenset[int] | None

@@ -238,7 +238,7 @@ def _probe(query: str, using: str, department_ids: frozenset[int] | None) -> lis
     planner's estimate, from the statistics, is right.
 
     ``department_ids`` (``None``: all) limits the probe to the partitions of the departments
-    a user sees (the message table is partitioned by department, docs/design/partitioning.md).
+    a user sees (the message table is partitioned by department, models/partitioning.py).
     """
     messages = Message.objects.using(using)
     if department_ids is not None:
@@ -294,7 +294,7 @@ def match_counts(conversations: Iterable[Conversation], query: str) -> dict[int,
     by_customer = {conversation.customer_id: conversation.pk for conversation in conversations}
     if not by_customer or not query.strip() or UNSTORABLE_RE.search(query):
         return {}
-    # With their departments: the message table is partitioned by department (docs/design/partitioning.md).
+    # With their departments: the message table is partitioned by department (models/partitioning.py).
     departments = sorted({conversation.department_id for conversation in conversations})
     messages = Message.objects.filter(department_id__in=departments, customer_id__in=sorted(by_customer))
     if is_indexed(messages.db):

@@ -90,7 +90,7 @@ def transcript_messages(conversation: Conversation, *, customer_view: bool = Fal
     """The conversation's messages; ``customer_view`` keeps only what the customer saw.
 
     By department and customer: the department reads one partition of the message table
-    (docs/design/partitioning.md), the customer walks its (customer, time) index there."""
+    (models/partitioning.py), the customer walks its (customer, time) index there."""
     queryset = Message.objects.filter(department_id=conversation.department_id, customer_id=conversation.customer_id)
     if customer_view:
         queryset = queryset.filter(show_in_customer_conversation=True, is_trashed=False).exclude(

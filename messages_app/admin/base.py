@@ -129,7 +129,7 @@ class ScopedAdmin(admin.ModelAdmin):
 
     def get_formset_kwargs(self, request: HttpRequest, obj: Any, inline: Any, prefix: str) -> dict[str, Any]:
         """An object's inline parts are read in its department: the message tables are
-        partitioned by department on PostgreSQL (docs/design/partitioning.md)."""
+        partitioned by department on PostgreSQL (models/partitioning.py)."""
         kwargs = super().get_formset_kwargs(request, obj, inline, prefix)
         department_id = None if obj is None or obj.pk is None else self.department_id_of(obj)
         if department_id is not None and "department" in {f.name for f in inline.model._meta.fields}:

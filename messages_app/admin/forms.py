@@ -184,7 +184,7 @@ class MessageCorrectionForm(CorrectionFormMixin, forms.ModelForm):
 
 class DepartmentInlineFormSet(forms.BaseInlineFormSet):
     """The parts of one object, each form's row looked up by its department and id: the
-    message tables are partitioned by department on PostgreSQL (docs/design/partitioning.md)."""
+    message tables are partitioned by department on PostgreSQL (models/partitioning.py)."""
 
     def add_fields(self, form: forms.Form, index: int | None) -> None:
         super().add_fields(form, index)

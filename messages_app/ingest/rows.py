@@ -131,7 +131,7 @@ def insert_rows(table: Table, rows: Sequence[list[Any]]) -> None:
 def delete_rows(model: type[models.Model], column: str, ids: Iterable[int], *, department_id: int) -> None:
     """Delete the department's rows whose ``column`` is one of ``ids``, with one statement.
 
-    The department is named so that a table partitioned by it (docs/design/partitioning.md)
+    The department is named so that a table partitioned by it (models/partitioning.py)
     is read in one partition."""
     ids = list(ids)
     if not ids:

@@ -37,7 +37,7 @@ def select_messages(
     so a typo is an error rather than an empty run.
 
     Departments and customers are filtered by id, so that the message tables partitioned
-    by department (docs/design/partitioning.md) are read in the departments named."""
+    by department (models/partitioning.py) are read in the departments named."""
     messages = Message.objects.all()
     if department_uuid is not None:
         department_id = Department.objects.filter(uuid=department_uuid).values_list("pk", flat=True).first()

@@ -61,7 +61,7 @@ def export_documents(messages: QuerySet[Message], *, chunk_size: int = DEFAULT_C
 
 def _page_messages(page: dict[int, list[int]]) -> list[Message]:
     """A page's messages with their parts, in keyset order: read department by department,
-    each query naming its department (one partition of each table, docs/design/partitioning.md)."""
+    each query naming its department (one partition of each table, models/partitioning.py)."""
     messages = [
         message
         for department_id, ids in page.items()

@@ -1,5 +1,5 @@
 """Every statement a PUT or a read of one customer runs on the message tables names the
-department, so that tables partitioned by department (docs/design/partitioning.md) are
+department, so that tables partitioned by department (models/partitioning.py) are
 read in one partition."""
 
 import re

@@ -1,7 +1,7 @@
 """Every hot path reads and writes one partition of each message table it touches.
 
 On PostgreSQL the message table and its nine part tables are hash-partitioned by
-department (docs/design/partitioning.md). Each test runs one hot path against data of
+department (models/partitioning.py). Each test runs one hot path against data of
 three departments, captures its statements with their parameters as the app binds them,
 and EXPLAINs each: a plan that names a partitioned table must read exactly one of its
 partitions (``<table>_pNN``). Statements that touch none of the ten tables are ignored,
