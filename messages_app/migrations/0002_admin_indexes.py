@@ -5,48 +5,39 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("messages_app", "0001_initial"),
+        ('messages_app', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name="conversation",
-            index=models.Index(fields=["-last_message_at", "id"], name="conversation_last_idx"),
+            model_name='conversation',
+            index=models.Index(fields=['-last_message_at', 'id'], name='conversation_last_idx'),
         ),
         migrations.AddIndex(
-            model_name="importbatch",
-            index=models.Index(fields=["-created_at", "-id"], name="batch_created_idx"),
+            model_name='importbatch',
+            index=models.Index(fields=['-created_at', '-id'], name='batch_created_idx'),
         ),
         migrations.AddIndex(
-            model_name="message",
-            index=models.Index(fields=["message_at", "id"], name="message_time_idx"),
+            model_name='message',
+            index=models.Index(fields=['message_at', 'id'], name='message_time_idx'),
         ),
         migrations.AddIndex(
-            model_name="message",
-            index=models.Index(fields=["purpose", "message_at"], name="message_purpose_time_idx"),
+            model_name='message',
+            index=models.Index(fields=['purpose', 'message_at'], name='message_purpose_time_idx'),
         ),
         migrations.AddIndex(
-            model_name="message",
-            index=models.Index(
-                condition=models.Q(("corrected_at__isnull", False)),
-                fields=["message_at"],
-                name="message_corrected_time_idx",
-            ),
+            model_name='message',
+            index=models.Index(condition=models.Q(('corrected_at__isnull', False)), fields=['message_at'], name='message_corrected_time_idx'),
         ),
         migrations.AddIndex(
-            model_name="message",
-            index=models.Index(
-                condition=models.Q(("is_trashed", True)), fields=["message_at"], name="message_trashed_time_idx"
-            ),
+            model_name='message',
+            index=models.Index(condition=models.Q(('is_trashed', True)), fields=['message_at'], name='message_trashed_time_idx'),
         ),
         migrations.AddIndex(
-            model_name="message",
-            index=models.Index(
-                condition=models.Q(("show_in_customer_conversation", False)),
-                fields=["message_at"],
-                name="message_hidden_time_idx",
-            ),
+            model_name='message',
+            index=models.Index(condition=models.Q(('show_in_customer_conversation', False)), fields=['message_at'], name='message_hidden_time_idx'),
         ),
     ]

@@ -4,19 +4,15 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("messages_app", "0002_admin_indexes"),
+        ('messages_app', '0002_admin_indexes'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="message",
-            name="source_hash",
-            field=models.CharField(
-                blank=True,
-                default="",
-                help_text="SHA-256 of the item exactly as received (keys sorted).",
-                max_length=64,
-            ),
+            model_name='message',
+            name='source_hash',
+            field=models.CharField(blank=True, default='', help_text='SHA-256 of the item exactly as received (keys sorted).', max_length=64),
         ),
     ]

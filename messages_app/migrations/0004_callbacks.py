@@ -5,137 +5,78 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("messages_app", "0003_message_source_hash"),
+        ('messages_app', '0003_message_source_hash'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="apiclient",
-            name="callback_base_url",
-            field=models.URLField(
-                blank=True, help_text="callBackPathUrl paths are resolved against this URL.", max_length=500
-            ),
+            model_name='apiclient',
+            name='callback_base_url',
+            field=models.URLField(blank=True, help_text='callBackPathUrl paths are resolved against this URL.', max_length=500),
         ),
         migrations.AddField(
-            model_name="apiclient",
-            name="callback_origins",
-            field=models.JSONField(
-                blank=True,
-                default=list,
-                help_text="Origins (scheme://host[:port]) an absolute callBackPathUrl may point to.",
-            ),
+            model_name='apiclient',
+            name='callback_origins',
+            field=models.JSONField(blank=True, default=list, help_text='Origins (scheme://host[:port]) an absolute callBackPathUrl may point to.'),
         ),
         migrations.AddField(
-            model_name="apiclient",
-            name="callback_secret",
+            model_name='apiclient',
+            name='callback_secret',
             field=models.CharField(blank=True, editable=False, max_length=100),
         ),
         migrations.CreateModel(
-            name="CallbackDelivery",
+            name='CallbackDelivery',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                (
-                    "kind",
-                    models.CharField(
-                        choices=[("request", "Request (whole response)"), ("item", "Item (saveMessageResponse entry)")],
-                        max_length=16,
-                    ),
-                ),
-                ("source_uuid", models.CharField(blank=True, max_length=255)),
-                ("url", models.TextField()),
-                ("payload", models.JSONField()),
-                ("webhook_id", models.CharField(max_length=64, unique=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("delivered", "Delivered"), ("failed", "Failed")],
-                        default="pending",
-                        max_length=16,
-                    ),
-                ),
-                ("attempt_count", models.PositiveIntegerField(default=0)),
-                ("next_attempt_at", models.DateTimeField(blank=True, null=True)),
-                ("last_error", models.TextField(blank=True)),
-                ("created_at", models.DateTimeField(auto_now_add=True)),
-                ("delivered_at", models.DateTimeField(blank=True, null=True)),
-                (
-                    "batch",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="callback_deliveries",
-                        to="messages_app.importbatch",
-                    ),
-                ),
-                (
-                    "client",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="callback_deliveries",
-                        to="messages_app.apiclient",
-                    ),
-                ),
-                (
-                    "department",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="callback_deliveries",
-                        to="messages_app.department",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('kind', models.CharField(choices=[('request', 'Request (whole response)'), ('item', 'Item (saveMessageResponse entry)')], max_length=16)),
+                ('source_uuid', models.CharField(blank=True, max_length=255)),
+                ('url', models.TextField()),
+                ('payload', models.JSONField()),
+                ('webhook_id', models.CharField(max_length=64, unique=True)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('delivered', 'Delivered'), ('failed', 'Failed')], default='pending', max_length=16)),
+                ('attempt_count', models.PositiveIntegerField(default=0)),
+                ('next_attempt_at', models.DateTimeField(blank=True, null=True)),
+                ('last_error', models.TextField(blank=True)),
+                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ('delivered_at', models.DateTimeField(blank=True, null=True)),
+                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='callback_deliveries', to='messages_app.importbatch')),
+                ('client', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='callback_deliveries', to='messages_app.apiclient')),
+                ('department', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='callback_deliveries', to='messages_app.department')),
             ],
             options={
-                "verbose_name_plural": "callback deliveries",
-                "ordering": ["-created_at", "-id"],
+                'verbose_name_plural': 'callback deliveries',
+                'ordering': ['-created_at', '-id'],
             },
         ),
         migrations.CreateModel(
-            name="CallbackAttempt",
+            name='CallbackAttempt',
             fields=[
-                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
-                ("number", models.PositiveIntegerField()),
-                ("attempted_at", models.DateTimeField(auto_now_add=True)),
-                (
-                    "status",
-                    models.CharField(
-                        choices=[("pending", "Pending"), ("delivered", "Delivered"), ("failed", "Failed")],
-                        max_length=16,
-                    ),
-                ),
-                ("response_code", models.PositiveIntegerField(blank=True, null=True)),
-                ("duration_ms", models.PositiveIntegerField(default=0)),
-                ("error", models.TextField(blank=True)),
-                (
-                    "department",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="callback_attempts",
-                        to="messages_app.department",
-                    ),
-                ),
-                (
-                    "delivery",
-                    models.ForeignKey(
-                        on_delete=django.db.models.deletion.CASCADE,
-                        related_name="attempts",
-                        to="messages_app.callbackdelivery",
-                    ),
-                ),
+                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('number', models.PositiveIntegerField()),
+                ('attempted_at', models.DateTimeField(auto_now_add=True)),
+                ('status', models.CharField(choices=[('pending', 'Pending'), ('delivered', 'Delivered'), ('failed', 'Failed')], max_length=16)),
+                ('response_code', models.PositiveIntegerField(blank=True, null=True)),
+                ('duration_ms', models.PositiveIntegerField(default=0)),
+                ('error', models.TextField(blank=True)),
+                ('department', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='callback_attempts', to='messages_app.department')),
+                ('delivery', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='attempts', to='messages_app.callbackdelivery')),
             ],
             options={
-                "ordering": ["delivery", "number"],
+                'ordering': ['delivery', 'number'],
             },
         ),
         migrations.AddIndex(
-            model_name="callbackdelivery",
-            index=models.Index(fields=["department", "-created_at"], name="callback_dept_created_idx"),
+            model_name='callbackdelivery',
+            index=models.Index(fields=['department', '-created_at'], name='callback_dept_created_idx'),
         ),
         migrations.AddIndex(
-            model_name="callbackdelivery",
-            index=models.Index(fields=["status", "next_attempt_at"], name="callback_status_next_idx"),
+            model_name='callbackdelivery',
+            index=models.Index(fields=['status', 'next_attempt_at'], name='callback_status_next_idx'),
         ),
         migrations.AddIndex(
-            model_name="callbackattempt",
-            index=models.Index(fields=["department", "-attempted_at"], name="callback_attempt_dept_idx"),
+            model_name='callbackattempt',
+            index=models.Index(fields=['department', '-attempted_at'], name='callback_attempt_dept_idx'),
         ),
     ]

@@ -4,29 +4,20 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("messages_app", "0004_callbacks"),
+        ('messages_app', '0004_callbacks'),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="message",
-            name="intake_warnings",
-            field=models.JSONField(
-                blank=True,
-                editable=False,
-                help_text="The warnings validation gave the item, as [code, path within the item, detail]: a byte-identical re-send skips validation and repeats them. Null for messages stored before they were kept.",
-                null=True,
-            ),
+            model_name='message',
+            name='intake_warnings',
+            field=models.JSONField(blank=True, editable=False, help_text='The warnings validation gave the item, as [code, path within the item, detail]: a byte-identical re-send skips validation and repeats them. Null for messages stored before they were kept.', null=True),
         ),
         migrations.AlterField(
-            model_name="message",
-            name="source_hash",
-            field=models.CharField(
-                blank=True,
-                default="",
-                help_text="SHA-256 of the item exactly as received (in its key order).",
-                max_length=64,
-            ),
+            model_name='message',
+            name='source_hash',
+            field=models.CharField(blank=True, default='', help_text='SHA-256 of the item exactly as received (in its key order).', max_length=64),
         ),
     ]

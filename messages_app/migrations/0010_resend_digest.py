@@ -5,38 +5,25 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
+
     dependencies = [
-        ("messages_app", "0009_lean_indexes"),
+        ('messages_app', '0009_lean_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name="importbatch",
-            name="items_digest",
-            field=models.CharField(
-                blank=True,
-                editable=False,
-                help_text="SHA-256 of its items' source hashes, in request order.",
-                max_length=64,
-            ),
+            model_name='importbatch',
+            name='items_digest',
+            field=models.CharField(blank=True, editable=False, help_text="SHA-256 of its items' source hashes, in request order.", max_length=64),
         ),
         migrations.AddField(
-            model_name="importbatch",
-            name="request_digest",
-            field=models.CharField(
-                blank=True,
-                editable=False,
-                help_text="SHA-256 of the request body, when it can be re-sent.",
-                max_length=64,
-            ),
+            model_name='importbatch',
+            name='request_digest',
+            field=models.CharField(blank=True, editable=False, help_text='SHA-256 of the request body, when it can be re-sent.', max_length=64),
         ),
         migrations.AddIndex(
-            model_name="importbatch",
-            index=models.Index(
-                condition=models.Q(("request_digest", ""), _negated=True),
-                fields=["department", "request_digest"],
-                name="batch_request_digest_idx",
-            ),
+            model_name='importbatch',
+            index=models.Index(condition=models.Q(('request_digest', ''), _negated=True), fields=['department', 'request_digest'], name='batch_request_digest_idx'),
         ),
     ]
