@@ -4,7 +4,8 @@
         .venv/bin/python manage.py generate_demo_data --messages 1000000 --departments 5
     SECRET_KEY=bench .venv/bin/python manage.py collectstatic --noinput  # once; the benchmark runs with DEBUG off
     SECRET_KEY=bench DATABASE_URL=postgres://postgres@127.0.0.1:5432/comms_big \\
-        .venv/bin/python benchmarks/admin_pages.py [NAME ...]
+        .venv/bin/python benchmarks/admin_pages.py [NAME ...] [--json FILE] [--label LABEL]
+    .venv/bin/python benchmarks/pages_side_by_side.py plain.json partitioned.json  # two runs' table
 
 Runs against the database DATABASE_URL names, as it is (not a test database). It writes
 only its own rows, and reuses them on the next run: two users (``bench-root``, a
@@ -14,14 +15,20 @@ in-process (Django's test client; DRF's for the API, with real Basic credentials
 to warm up and then RUNS times (environment, default 5); the median time and the number
 and time of SQL queries are printed. A page whose warm-up takes more than SLOW_MS (2 s) is
 timed once, so a text search without its index cannot make the run last an hour. With
-NAMEs, only the pages whose name contains one of them run.
+NAMEs, only the pages whose name contains one of them run. The first line names the
+schema (plain tables, or hash-partitioned by department with how many partitions), the
+departments and the planner's message count (a partitioned table's is its partitions'
+sum). ``--json FILE`` also writes the figures (page, user, median ms, SQL ms, queries) to
+FILE, with ``--label`` (default: the schema) naming the run, for pages_side_by_side.py.
 
 Text searches (``?q=`` of words) use whatever search the code has: a full-text index
 where it exists, else a scan. Read-only otherwise: every setup query is an index probe
 or a planner estimate, so a run over 10 million messages takes a few minutes.
 """
 
+import argparse
 import base64
+import json
 import os
 import statistics
 import sys
@@ -49,20 +56,58 @@ def main() -> None:
 
     logging.disable(logging.INFO)  # one access-log line per request would bury the figures
 
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help="only the pages whose name contains one of these")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE (JSON)")
+    parser.add_argument("--label", help="the run's name in the JSON (default: the schema)")
+    args = parser.parse_args()
+    from messages_app.models import Department
+
     admin_users, api_credentials, pages, api_pages = prepare()
-    only = sys.argv[1:]
-    print(f"{message_estimate(connection, Message):,} messages; PostgreSQL: {connection.vendor == 'postgresql'}")
+    only = args.names
+    schema = schema_label(connection)
+    departments = Department.objects.count()
+    print(
+        f"{message_estimate(connection, Message):,} messages in {departments} departments; "
+        f"PostgreSQL: {connection.vendor == 'postgresql'}; schema: {schema}; RUNS={RUNS}"
+    )
     print(f"{'page':55} {'user':10} {'median ms':>10} {'sql ms':>7} {'queries':>8}")
     from django.test import Client
     from rest_framework.test import APIClient
 
+    rows: list[dict] = []
     for user, label in admin_users:
         client = Client()
         client.force_login(user)
-        measure_all(client, label, pages, only)
+        rows += measure_all(client, label, pages, only)
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=api_credentials)
-    measure_all(api, "api client", api_pages, only)
+    rows += measure_all(api, "api client", api_pages, only)
+    if args.json:
+        summary = {
+            "label": args.label or schema,
+            "schema": schema,
+            "messages": message_estimate(connection, Message),
+            "departments": departments,
+            "runs": RUNS,
+            "measured_at": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+            "load_average": os.getloadavg(),
+            "pages": rows,
+        }
+        Path(args.json).write_text(json.dumps(summary, indent=1) + "\n")
+
+
+def schema_label(connection) -> str:
+    """``plain``, or ``partitioned (N partitions)`` when the message table is partitioned."""
+    if connection.vendor != "postgresql":
+        return "plain"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(i.inhrelid) FROM pg_partitioned_table p LEFT JOIN pg_inherits i ON i.inhparent = p.partrelid "
+            "WHERE p.partrelid = to_regclass('messages_app_message') GROUP BY p.partrelid"
+        )
+        row = cursor.fetchone()
+    return f"partitioned ({row[0]} partitions)" if row else "plain"
 
 
 def prepare() -> tuple[list, str, list[tuple[str, str]], list[tuple[str, str]]]:
@@ -175,15 +220,21 @@ def message_estimate(connection, model) -> int:
     """The planner's row count on PostgreSQL (a COUNT of 10 million rows takes seconds)."""
     if connection.vendor != "postgresql":
         return model.objects.order_by().count()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(%s)", [model._meta.db_table])
+    with connection.cursor() as cursor:  # a partitioned table: the sum of its partitions'
+        cursor.execute(
+            "SELECT COALESCE(sum(greatest(reltuples, 0)), 0)::bigint FROM pg_class "
+            "WHERE (oid = to_regclass(%s) AND relkind = 'r') "
+            "OR oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = to_regclass(%s))",
+            [model._meta.db_table, model._meta.db_table],
+        )
         return int(cursor.fetchone()[0])
 
 
-def measure_all(client, label: str, pages: list[tuple[str, str]], only: list[str]) -> None:
+def measure_all(client, label: str, pages: list[tuple[str, str]], only: list[str]) -> list[dict]:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    rows = []
     for name, url in pages:
         if only and not any(part in name for part in only):
             continue
@@ -202,6 +253,8 @@ def measure_all(client, label: str, pages: list[tuple[str, str]], only: list[str
         median, sql = statistics.median(times), statistics.median(sql_times)
         note = "" if runs == RUNS else "  (slow: timed once)"
         print(f"{name:55} {label:10} {median:10.1f} {sql:7.1f} {count:8d}{note}", flush=True)
+        rows.append({"page": name, "user": label, "median_ms": median, "sql_ms": sql, "queries": count, "runs": runs})
+    return rows
 
 
 if __name__ == "__main__":

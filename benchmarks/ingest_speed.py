@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/ingest_speed.py --messages 2000      # smoke run (CI)
     .venv/bin/python benchmarks/ingest_speed.py --preload 2000000    # also (c) with 2,000,000 messages stored
     .venv/bin/python benchmarks/ingest_speed.py --keep-db --profile  # keep the db; profile (b), a PUT, its re-send
+    .venv/bin/python benchmarks/ingest_speed.py --no-peer --search-rounds 0 --rounds 3  # issue 15's comparison
+    .venv/bin/python benchmarks/ingest_speed.py --schemas plain      # one schema only
 
 Options: ``--messages N`` per path (default 20000); ``--batch B`` messages per ingest call
 or PUT (default 500); ``--preload N`` (below); ``--keep-db``; ``--clients C`` for (d)
@@ -12,11 +14,25 @@ the PostgreSQL server (default postgres://postgres@127.0.0.1:5432); ``--database
 (default comms_bench); ``--json-bytes S`` pad bodies up to about S bytes of JSON per
 message (default 2500); ``--profile`` (cProfile of (b), of an in-process PUT and of its re-send);
 ``--search-rounds R`` (below, default 1; 0 skips); ``--gin OPTION`` (below, repeatable);
-``--no-peer`` (skip (f), the slowest path, when comparing schemas).
+``--no-peer`` (skip (f), the slowest path, when comparing schemas); ``--schemas LIST``,
+``--partitions P``, ``--rounds R`` (below: plain and partitioned, default both, 16, 1).
 PostgreSQL only. Needs the venv (gunicorn) and a server that accepts ``postgres``
 without a password, as the tests do.
 
-It drops and creates the database, migrates it, registers one department and one API
+Schemas (issue 15): the same messages run on each schema of ``--schemas`` in turn, ``plain``
+(migrated with MESSAGE_PARTITIONS=0: plain tables, identity ids) and ``partitioned``
+(MESSAGE_PARTITIONS=P: the message table and its nine part tables hash-partitioned by
+department, ids from sequences OWNED BY the column, keys leaf to leaf), each on a freshly
+created database of the same name (``--keep-db`` keeps the last one's). Everything below
+runs on each; with both, a comparison follows the two reports: per path the rates and the
+ratio partitioned/plain, with the issue's target (c) partitioned >= 0.9 x (c) plain. With
+``--rounds R`` every schema runs R times, every other round in reverse order (plain,
+partitioned, partitioned, plain, ...), and the comparison takes medians and shows each
+round's ratio: the machine's load drifts, a pair run back to back drifts least. With both
+schemas, (f) runs on the plain one only (the peer's one INSERT a row is the baseline of
+either; it is also the slowest path, and the CI smoke run must stay short).
+
+On each schema it drops and creates the database, migrates it, registers one department and one API
 client (``create_api_client NAME --department D --password P``), and generates N fully
 populated messages once: tests/builders.full_message (draft, 2 attachments, 2 tags each
 with 2 secondary attributes and 1 parent tag, notification attributes with 2 buttons and
@@ -25,12 +41,20 @@ sourceUuids and the body padded to a target of S +/- 500 bytes of
 ``len(json.dumps(item))``. full_message alone is already about 3,000 bytes, so at the
 default of 2,500 nothing is padded and the mean is printed (about 2,990). Each batch of B
 messages belongs to a customer of its own. Every path gets the same messages and starts
-from empty message tables (TRUNCATE … RESTART IDENTITY CASCADE; the department and the
-client stay), except (e), which re-sends what (c) stored. Before each timed path: a
+from empty message tables (TRUNCATE … RESTART IDENTITY CASCADE, the messageUuid registry
+with them, which the message table's INSERT and DELETE triggers keep and a TRUNCATE does
+not fire; the department and the client stay; before (a) it checks that every id sequence
+was restarted, identity or OWNED BY alike), except (e), which re-sends what (c) stored. Before each timed path: a
 warm-up (one batch for (a) and (b); a few PUTs per gunicorn worker, ``?dryRun=true`` on
 the API), then TRUNCATE, ANALYZE (as autovacuum would; it is off on this development
 machine's server) and a CHECKPOINT, so that no path pays for first use or for the dirty
 pages of the one before:
+
+Before the first path, one batch is COPYed in and the tables ANALYZEd with its rows in
+them, then emptied: a database in use has statistics from rows (autovacuum ANALYZEs the
+leaf partitions as rows come in). Without that step a freshly migrated partitioned schema,
+whose partitions have only ever been analysed empty, writes 4 to 8 times slower than the
+plain one on (a) to (c) (docs/benchmarks/partitioning.md); the plain schema does not care.
 
   (a) the physical limit: the items turned into row tuples for every messages_app table
       (message and tag ids from their sequences, one ``SELECT nextval(…) FROM
@@ -43,6 +67,9 @@ pages of the one before:
       columns, NOT NULL and defaults, the primary keys and the foreign keys (deferrable,
       as the project's), and nothing else: no other index, no unique or check constraint,
       no full-text column. What the rows cost with the least a normalised schema must have.
+      Plain tables on both schemas: from the partitioned one they take the composite keys
+      ``(department_id, id)`` and the leaf-to-leaf foreign keys, and an ``id`` sequence
+      of their own where the original has no identity column to copy.
   (b) ``ingest_messages(department=…, customer_uuid=…, items=batch)`` in this process.
   (c) the PUT over HTTP through gunicorn (``gunicorn comms_project.wsgi --workers W``,
       DEBUG=false, LOG_LEVEL=WARNING, CONN_MAX_AGE=600, CONN_HEALTH_CHECKS=true as the
@@ -71,7 +98,8 @@ without the full-text column and GIN index of migration 0008 (dropped), then wit
 the index, its pending list is merged (``gin_clean_pending_list``, what (auto)vacuum would
 do later) and that time is printed apart. The median rates are compared.
 
-After each path the row count of every table is checked against what was sent. It also
+After each path the row count of every table is checked against what was sent (and the
+registry's against the message table's). It also
 prints: the gunicorn workers' peak RSS (VmHWM) after the HTTP paths; how much one PUT of
 1,000 messages raises a worker's peak RSS (a freshly started single-worker gunicorn:
 VmHWM after a 1-message warm-up PUT, then after the PUT of 1,000); and the SQL queries
@@ -86,6 +114,7 @@ It ends with a table (path, messages/s, ratio to (a), ratio to (a')), the ratios
 (c) >= 5 x (f); one PUT of 1,000 raises peak RSS < 100 MB; (c) with search >= 0.9 x (c)
 without; with --preload, (c) preloaded >= 0.8 x (c).
 Figures are noisy on a shared machine: compare ratios, and re-run before concluding.
+On a partitioned schema the GIN pending lists are merged partition by partition.
 The database is dropped at the end unless --keep-db. Exit status 0 whatever PASS/FAIL
 says (it is a measurement); 1 when the run itself broke (a failed answer, wrong row
 counts, a server that did not start); 2 for bad arguments; 130 when interrupted.
@@ -233,6 +262,7 @@ TABLE_LABELS = (
 
 
 LEAN_SCHEMA = "lean"
+REGISTRY_LABEL = "messageuuid"
 
 
 def table(label: str, schema: str | None = None) -> str:
@@ -243,7 +273,25 @@ def table(label: str, schema: str | None = None) -> str:
 
 
 def truncate(admin, schema: str | None = None) -> None:
-    admin.execute(f"TRUNCATE {', '.join(table(label, schema) for label in TABLE_LABELS)} RESTART IDENTITY CASCADE")
+    """Empty the message tables; the project's also empties the messageUuid registry (kept by
+    INSERT and DELETE triggers on the message table, which a TRUNCATE does not fire)."""
+    names = [table(label, schema) for label in TABLE_LABELS] + ([] if schema else [table(REGISTRY_LABEL)])
+    admin.execute(f"TRUNCATE {', '.join(names)} RESTART IDENTITY CASCADE")
+
+
+def check_restarted(admin, label: str) -> None:
+    """After a TRUNCATE ... RESTART IDENTITY: every message table's id sequence (an identity
+    on the plain schema, a sequence OWNED BY the column on the partitioned one) is back at
+    its start, not used since (``pg_sequence_last_value`` is NULL)."""
+    stale = []
+    for name in TABLE_LABELS:
+        sequence, last = admin.execute(
+            "SELECT s, pg_sequence_last_value(s::regclass) FROM pg_get_serial_sequence(%s, 'id') AS s", [table(name)]
+        ).fetchone()
+        if sequence is None or last is not None:
+            stale.append(f"{table(name)}: sequence {sequence}, last value {last}")
+    if stale:
+        raise BenchmarkFailure(f"{label}: TRUNCATE ... RESTART IDENTITY did not restart: {'; '.join(stale)}")
 
 
 def create_lean_schema(admin, department_id: int) -> None:
@@ -251,7 +299,14 @@ def create_lean_schema(admin, department_id: int) -> None:
     department table), the model's columns, NOT NULL, defaults and identities, primary
     keys and foreign keys (as deferrable as the project's), nothing else: no other
     index, no unique or check constraint, no generated search column. Foreign keys to
-    tables outside the copy (users, API clients) point at the project's tables."""
+    tables outside the copy (users, API clients) point at the project's tables.
+
+    The copies are plain tables on both schemas. From a partitioned table they get its
+    primary key ``(department_id, id)``, its keys to outside tables (declared on the
+    parent) and the composite keys its partitions declare leaf to leaf (``(department_id,
+    message_id) -> message (department_id, id)``), between the lean tables; and, since a
+    partitioned table has no identity column, an ``id`` sequence of their own (the copied
+    default would draw from the project's sequence, which the lean column does not own)."""
     labels = ("department", *TABLE_LABELS)
     names = {table(label) for label in labels}
     admin.execute(f"DROP SCHEMA IF EXISTS {LEAN_SCHEMA} CASCADE")
@@ -260,6 +315,16 @@ def create_lean_schema(admin, department_id: int) -> None:
     for label in labels:
         name = table(label)
         admin.execute(f"CREATE TABLE {LEAN_SCHEMA}.{name} (LIKE public.{name} INCLUDING DEFAULTS INCLUDING IDENTITY)")
+        has_id, owned = admin.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = %s::regclass AND attname = 'id' "
+            "AND NOT attisdropped), pg_get_serial_sequence(%s, 'id') IS NOT NULL",
+            [f"{LEAN_SCHEMA}.{name}", f"{LEAN_SCHEMA}.{name}"],
+        ).fetchone()
+        if has_id and not owned:  # no identity to copy: the partitioned schema's nextval default
+            admin.execute(f"CREATE SEQUENCE {LEAN_SCHEMA}.{name}_id_seq AS bigint OWNED BY {LEAN_SCHEMA}.{name}.id")
+            admin.execute(
+                f"ALTER TABLE {LEAN_SCHEMA}.{name} ALTER COLUMN id SET DEFAULT nextval('{LEAN_SCHEMA}.{name}_id_seq')"
+            )
         generated = admin.execute(
             "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass AND attgenerated <> '' "
             "AND NOT attisdropped",
@@ -267,13 +332,25 @@ def create_lean_schema(admin, department_id: int) -> None:
         ).fetchall()
         for (column,) in generated:
             admin.execute(f"ALTER TABLE {LEAN_SCHEMA}.{name} DROP COLUMN {column}")
-        for kind, definition in admin.execute(
+        constraints = admin.execute(
             "SELECT contype, pg_get_constraintdef(oid) FROM pg_constraint "
             "WHERE conrelid = %s::regclass AND contype IN ('p', 'f') ORDER BY contype DESC",
             [f"public.{name}"],
-        ).fetchall():
+        ).fetchall()
+        # A partitioned table's keys to the other partitioned tables are its partitions'
+        # own (conparentid = 0), one leaf to the matching leaf: the first partition's, once.
+        constraints += admin.execute(
+            "SELECT 'f', pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "JOIN (SELECT inhrelid FROM pg_inherits WHERE inhparent = %s::regclass ORDER BY inhrelid LIMIT 1) AS leaf "
+            "ON c.conrelid = leaf.inhrelid WHERE c.contype = 'f' AND c.conparentid = 0",
+            [f"public.{name}"],
+        ).fetchall()
+        for kind, definition in constraints:
             if kind == "f":
                 target = re.search(r"REFERENCES (?:public\.)?(\w+)\(", definition).group(1)
+                leaf_of = re.fullmatch(r"(\w+)_p\d+", target)
+                if target not in names and leaf_of and leaf_of.group(1) in names:
+                    target = leaf_of.group(1)
                 schema = LEAN_SCHEMA if target in names else "public"
                 definition = re.sub(r"REFERENCES (?:public\.)?(\w+)\(", f"REFERENCES {schema}.{target}(", definition)
                 keys.append(f"ALTER TABLE {LEAN_SCHEMA}.{name} ADD {definition}")
@@ -322,7 +399,15 @@ def has_search_index(admin) -> bool:
 def clean_pending_list(admin) -> str:
     """Merge the GIN index's pending list (what autovacuum would do after the run): its time."""
     began = time.perf_counter()
-    pages = admin.execute("SELECT gin_clean_pending_list(%s::regclass)", [SEARCH_INDEX]).fetchone()[0]
+    # A partitioned index has no pending list of its own: its partitions' indexes have.
+    indexes = admin.execute(
+        "SELECT oid::regclass::text FROM pg_class WHERE oid = %s::regclass AND relkind = 'i' "
+        "UNION ALL SELECT inhrelid::regclass::text FROM pg_inherits WHERE inhparent = %s::regclass",
+        [SEARCH_INDEX, SEARCH_INDEX],
+    ).fetchall()
+    pages = sum(
+        admin.execute("SELECT gin_clean_pending_list(%s::regclass)", [index]).fetchone()[0] for (index,) in indexes
+    )
     return f"then gin_clean_pending_list: {pages:,} pending pages merged in {time.perf_counter() - began:.2f} s"
 
 
@@ -347,6 +432,10 @@ def row_counts(admin, schema: str | None = None) -> dict[str, int]:
 def check_rows(admin, expected: dict[str, int], label: str, schema: str | None = None) -> None:
     actual = row_counts(admin, schema)
     wrong = {name: (actual[name], count) for name, count in expected.items() if actual[name] != count}
+    if schema is None:  # the registry holds one row per stored message
+        registered = admin.execute(f"SELECT count(*) FROM {table(REGISTRY_LABEL)}").fetchone()[0]
+        if registered != actual["message"]:
+            wrong[REGISTRY_LABEL] = (registered, actual["message"])
     if wrong:
         detail = ", ".join(f"{name}: {got} rows, expected {want}" for name, (got, want) in wrong.items())
         raise BenchmarkFailure(f"{label}: wrong row counts: {detail}")
@@ -1007,6 +1096,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true", help="cProfile (b), an in-process PUT and its re-send")
     parser.add_argument("--no-peer", action="store_true", help="skip (f), the slow peer baseline")
     parser.add_argument(
+        "--schemas",
+        default="plain,partitioned",
+        help="comma-separated schemas to run, in order: plain (MESSAGE_PARTITIONS=0), partitioned "
+        "(MESSAGE_PARTITIONS=--partitions); default plain,partitioned, then a comparison",
+    )
+    parser.add_argument("--partitions", type=int, default=16, help="partitions of the partitioned schema (default 16)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run every schema this many times, alternating the order; the comparison takes medians (default 1)",
+    )
+    parser.add_argument(
         "--search-rounds",
         type=int,
         default=1,
@@ -1031,6 +1133,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.error("--messages, --batch, --clients and --workers must be positive, --preload not negative")
     if any(not re.fullmatch(r"\w+ *= *\w+", option) for option in args.gin) or args.search_rounds < 0:
         parser.error("--gin takes NAME=VALUE (an index storage parameter); --search-rounds not negative")
+    args.schemas = list(dict.fromkeys(name.strip() for name in args.schemas.split(",") if name.strip()))
+    if not args.schemas or set(args.schemas) - {"plain", "partitioned"}:
+        parser.error("--schemas takes plain, partitioned or both, comma-separated")
+    if not 1 <= args.partitions <= 256 or args.rounds < 1:
+        parser.error("--partitions must be 1 to 256, --rounds positive")
     if not args.database.replace("_", "").isalnum():
         parser.error("--database must be letters, digits and underscores")
     return args
@@ -1101,27 +1208,66 @@ def main(argv: list[str]) -> int:
             recreate_database(args.server, args.database, drop_only=True)
 
 
+@dataclass
+class SchemaRun:
+    """What one schema's run measured."""
+
+    schema: str
+    partitions: int
+    rates: dict[str, float]
+    memory_raise: float
+    queries: dict[str, int]
+    search: dict[str, list[float]]
+
+
+def schema_order(args: argparse.Namespace) -> list[tuple[str, int]]:
+    """(schema, MESSAGE_PARTITIONS) in run order: every round runs each schema once, every
+    other round in reverse order, so that a machine getting busier or quieter does not
+    favour one schema."""
+    partitions = {"plain": 0, "partitioned": args.partitions}
+    order = []
+    for number in range(args.rounds):
+        names = args.schemas if number % 2 == 0 else list(reversed(args.schemas))
+        order += [(name, partitions[name]) for name in names]
+    return order
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+def prepare_database(args: argparse.Namespace, gunicorn_env: dict[str, str], schema: str, partitions: int) -> None:
+    """A fresh database migrated with MESSAGE_PARTITIONS=partitions (this process's
+    migration reads the setting; gunicorn inherits it), and check it got that schema."""
+    from django.conf import settings
+    from django.contrib.contenttypes.models import ContentType
+    from django.core.management import call_command
+    from django.db import connection, connections
+
+    from messages_app.models import partitioning
+
+    connections.close_all()
+    recreate_database(args.server, args.database)
+    for environment in (os.environ, gunicorn_env):
+        environment["MESSAGE_PARTITIONS"] = str(partitions)
+    settings.MESSAGE_PARTITIONS = partitions
+    ContentType.objects.clear_cache()  # ids of the database dropped above
+    began = time.perf_counter()
+    call_command("migrate", interactive=False, verbosity=0)
+    with connection.cursor() as cursor:
+        partitioned = partitioning.is_partitioned(cursor)
+        counts = partitioning.partition_counts(cursor)
+    if partitioned != bool(partitions) or (partitions and set(counts.values()) != {partitions}):
+        raise BenchmarkFailure(f"{schema}: migrated with MESSAGE_PARTITIONS={partitions}, got partitions {counts}")
+    shape = f"{partitions} hash partitions by department" if partitions else "plain tables"
+    say(f"\n===== schema {schema}: {shape} (migrated in {time.perf_counter() - began:.1f} s)")
+
+
 def run(args: argparse.Namespace, gunicorn_env: dict[str, str], servers: list[Server]) -> None:
     import django
 
     django.setup()
-    import psycopg
-    from django.core.management import call_command
     from django.db import connection
-    from django.test import Client as DjangoClient
-
-    from messages_app.ingest import ingest_messages
-    from messages_app.models import Department
-
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command(
-        "create_api_client", CLIENT_NAME, "--department", DEPARTMENT, "--password", CLIENT_SECRET, stdout=io.StringIO()
-    )
-    department = Department.objects.get(uuid=DEPARTMENT)
-    authorization = "Basic " + base64.b64encode(f"{CLIENT_NAME}:{CLIENT_SECRET}".encode()).decode()
-    conninfo = os.environ["DATABASE_URL"]
-    admin = psycopg.connect(conninfo, autocommit=True)
-    loader = CopyLoader(conninfo, department.pk)
 
     began = time.perf_counter()
     batches = make_batches("bench", args.messages, args.batch, args.json_bytes)
@@ -1131,13 +1277,58 @@ def run(args: argparse.Namespace, gunicorn_env: dict[str, str], servers: list[Se
     gc.collect()
     gc.freeze()
     rows_per_message = sum(expected_rows(batches[:1], None).values()) - 2
-    say(f"ingest speed on PostgreSQL {connection.pg_version // 10000} ({conninfo}), {os.cpu_count()} cores")
+    connection.ensure_connection()
+    say(
+        f"ingest speed on PostgreSQL {connection.pg_version // 10000} ({os.environ['DATABASE_URL']}), "
+        f"{os.cpu_count()} cores, load average {load_average()}"
+    )
     say(
         f"{args.messages:,} messages per path in batches of {args.batch} (one customer per batch), "
         f"{rows_per_message / len(batches[0].items):.0f} rows per message (message + parts), "
         f"JSON per message {sum(sizes) / len(sizes):,.0f} bytes on average ({min(sizes):,}-{max(sizes):,}); "
         f"generated in {time.perf_counter() - began:.1f} s"
     )
+    order = schema_order(args)
+    say(f"schemas, in run order: {', '.join(name for name, _ in order)}")
+    results = []
+    for schema, partitions in order:
+        began = time.perf_counter()
+        prepare_database(args, gunicorn_env, schema, partitions)
+        result = run_schema(args, gunicorn_env, servers, batches, schema, partitions)
+        report(args, result)
+        say(f"schema {schema}: {time.perf_counter() - began:.0f} s; load average {load_average()}")
+        results.append(result)
+    if len(set(args.schemas)) > 1:
+        compare(args, results)
+
+
+def run_schema(
+    args: argparse.Namespace,
+    gunicorn_env: dict[str, str],
+    servers: list[Server],
+    batches: list[Batch],
+    schema: str,
+    partitions: int,
+) -> SchemaRun:
+    """Paths (a) to (f), the search rounds, the memory and query figures, --preload and
+    --profile, on the database ``prepare_database`` has just migrated."""
+    import psycopg
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client as DjangoClient
+
+    from messages_app.ingest import ingest_messages
+    from messages_app.models import Department
+
+    call_command(
+        "create_api_client", CLIENT_NAME, "--department", DEPARTMENT, "--password", CLIENT_SECRET, stdout=io.StringIO()
+    )
+    department = Department.objects.get(uuid=DEPARTMENT)
+    authorization = "Basic " + base64.b64encode(f"{CLIENT_NAME}:{CLIENT_SECRET}".encode()).decode()
+    conninfo = os.environ["DATABASE_URL"]
+    admin = psycopg.connect(conninfo, autocommit=True)
+    loader = CopyLoader(conninfo, department.pk)
+
     rates: dict[str, float] = {}
     search: dict[str, list[float]] = {}  # (c) rates without ("off") and with the search column, per variant
     expected = expected_rows(batches, 1)
@@ -1146,7 +1337,12 @@ def run(args: argparse.Namespace, gunicorn_env: dict[str, str], servers: list[Se
     if loader.defaulted:
         say(f"  columns (a) fills with their model defaults: {', '.join(loader.defaulted)}")
     loader.load([(batch.customer, batch.items) for batch in batches[:1]])  # warm-up: first use of the tables
+    # Statistics from rows, as a database in use has them (autovacuum ANALYZEs the leaf
+    # partitions once rows come in; it never ANALYZEs a partitioned parent): with only an
+    # empty table's, every write to a partitioned schema runs 4 to 8 times slower.
+    admin.execute(f"ANALYZE {', '.join(table(label) for label in TABLE_LABELS)}")
     level(admin)
+    check_restarted(admin, "(a)")
     began = time.perf_counter()
     for batch in batches:
         loader.load([(batch.customer, batch.items)])
@@ -1218,7 +1414,7 @@ def run(args: argparse.Namespace, gunicorn_env: dict[str, str], servers: list[Se
     check_rows(admin, expected, "(d)")
     peaks["(d)"] = server.worker_peaks()
 
-    if not args.no_peer:
+    if not args.no_peer and (schema == "plain" or "plain" not in args.schemas):
         say("\n(f) peer baseline: DRF nested ModelSerializers, Model.objects.create() per row, 1 client")
         level(admin)
         seconds = send_all("(f)", server.port, authorization, PEER_PATH, batches, 1, unchanged=False)
@@ -1373,18 +1569,11 @@ def run(args: argparse.Namespace, gunicorn_env: dict[str, str], servers: list[Se
 
     loader.close()
     admin.close()
-    report(args, rates, memory_raise, queries, search)
+    return SchemaRun(schema, partitions, rates, memory_raise, queries, search)
 
 
-def report(
-    args: argparse.Namespace,
-    rates: dict[str, float],
-    memory_raise: float,
-    queries: dict[str, int],
-    search: dict[str, list[float]],
-) -> None:
-    a, lean = rates["a"], rates["a_lean"]
-    names = {
+def path_names(args: argparse.Namespace) -> dict[str, str]:
+    return {
         "a": "(a) COPY into the same tables (physical limit)",
         "a_lean": "(a') COPY into a lean schema (PK and FK only)",
         "b": "(b) ingest_messages() in-process",
@@ -1395,6 +1584,13 @@ def report(
         "f": "(f) peer: DRF nested ModelSerializers, 1 client",
         "c_preload": f"(c) with {args.preload:,} messages stored",
     }
+
+
+def report(args: argparse.Namespace, result: SchemaRun) -> None:
+    rates, memory_raise, queries, search = result.rates, result.memory_raise, result.queries, result.search
+    a, lean = rates["a"], rates["a_lean"]
+    say(f"\n--- schema {result.schema} ---")
+    names = path_names(args)
     to_lean = "to (a')"
     say(f"\n{'path':<52} {'messages/s':>12} {'ratio to (a)':>13} {to_lean:>8}")
     say("-" * 88)
@@ -1445,6 +1641,56 @@ def report(
         say(f"  {verdict}  {label:<45} {shown}")
     if not args.preload:
         say("  (not run)  (c) with 2,000,000 stored >= 0.8 x (c): use --preload 2000000")
+
+
+PARTITIONED_TARGET = 0.9  # issue 15: the PUT on the partitioned schema keeps 90 % of the plain one's speed
+
+
+def compare(args: argparse.Namespace, results: list[SchemaRun]) -> None:
+    """Partitioned against plain, path by path: the medians over the rounds and their ratio;
+    with several rounds also each round's ratio (a round ran both schemas back to back)."""
+    plain = [r for r in results if r.schema == "plain"]
+    parted = [r for r in results if r.schema == "partitioned"]
+    rounds = len(plain)
+    over = f"medians of {rounds} rounds" if rounds > 1 else "one round"
+    say(
+        f"\n===== partitioned ({args.partitions} hash partitions by department) against plain, "
+        f"the same {args.messages:,} messages in batches of {args.batch}, {over}"
+    )
+    say(f"{'path':<52} {'plain msg/s':>12} {'partitioned':>12} {'ratio':>6}  per round")
+    say("-" * 100)
+    ratios: dict[str, float] = {}
+    for key, name in path_names(args).items():
+        if not all(key in r.rates for r in plain + parted):
+            continue
+        a = statistics.median(r.rates[key] for r in plain)
+        b = statistics.median(r.rates[key] for r in parted)
+        ratios[key] = b / a
+        each = ", ".join(f"{q.rates[key] / p.rates[key]:.2f}" for p, q in zip(plain, parted, strict=True))
+        say(f"{name:<52} {a:>12,.0f} {b:>12,.0f} {b / a:>6.2f}  {each if rounds > 1 else ''}")
+    queries = ", ".join(
+        f"{label} {plain[0].queries[label]:,} / {parted[0].queries[label]:,}" for label in plain[0].queries
+    )
+    say(f"\nqueries per PUT of {args.batch}, plain / partitioned: {queries}")
+    memory = (statistics.median(r.memory_raise for r in runs) for runs in (plain, parted))
+    say(
+        "peak RSS raised by one PUT of {:,}, plain / partitioned: +{:.0f} MB / +{:.0f} MB".format(
+            MEMORY_PUT_MESSAGES, *memory
+        )
+    )
+    if all(r.search for r in plain + parted):
+        for label, runs in (("plain", plain), ("partitioned", parted)):
+            on = [statistics.median(r.search["as migrated"]) / statistics.median(r.search["off"]) for r in runs]
+            say(f"(c) with the search column / without, {label}: {', '.join(f'{v:.2f}' for v in on)}")
+    verdict = "PASS" if ratios["c"] >= PARTITIONED_TARGET else "FAIL"
+    say(
+        f"\ntarget of issue 15\n  {verdict}  (c) partitioned >= {PARTITIONED_TARGET} x (c) plain"
+        f"{'':>14}{ratios['c']:.2f} x"
+    )
+    say(
+        "  also: (b) {b:.2f} x, (d) {d:.2f} x, (e) {e:.2f} x, (e') {e_items:.2f} x, (a) {a:.2f} x, "
+        "(a') {a_lean:.2f} x".format(**ratios)
+    )
 
 
 if __name__ == "__main__":
