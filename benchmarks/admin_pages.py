@@ -165,6 +165,10 @@ def prepare() -> tuple[list, str, list[tuple[str, str]], list[tuple[str, str]]]:
         ("message list, one department", f"{messages}?department={department.pk}"),
         ("message list, one customer", f"{messages}?customer__id__exact={big.customer_id}"),
         ("message list, one batch", f"{messages}?created_batch__id__exact={batch.pk}"),
+        (
+            "message list, one batch, as its batch page links it",
+            f"{messages}?created_batch__id__exact={batch.pk}&department={batch.department_id}",
+        ),
         ("message list, search sourceUuid", f"{messages}?q={middle.source_uuid}"),
         ("message list, search body word", f"{messages}?q=warranty"),
         ("message list, search rare word (123456)", f"{messages}?q=123456"),

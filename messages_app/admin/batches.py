@@ -91,9 +91,11 @@ class ImportBatchAdmin(ScopedAdmin):
 
     @admin.display(description="messages")
     def messages_link(self, batch: ImportBatch) -> str:
-        # With the batch's customer in the filter, the list walks that customer's time index.
+        # With the batch's department and customer in the filter, the list reads the
+        # department's partition (models/partitioning.py) and walks the customer's time index.
         url = admin_url(Message, "changelist")
-        customer = f"&customer__id__exact={batch.customer_id}" if batch.customer_id else ""
+        customer = f"&department={batch.department_id}"
+        customer += f"&customer__id__exact={batch.customer_id}" if batch.customer_id else ""
         return format_html(
             '<a href="{}?created_batch__id__exact={}{}">created</a> · '
             '<a href="{}?updated_batch__id__exact={}{}">updated</a>',

@@ -43,11 +43,13 @@ def test_batch_list_and_page_show_who_when_counts_and_response(department, histo
     _first, second = history
     client = client_for(staff_user("ben", department))
     listing = client.get(changelist("importbatch")).content.decode()
-    assert f"?created_batch__id__exact={second.pk}" in listing
+    assert f"?created_batch__id__exact={second.pk}&amp;department={second.department_id}" in listing
     page = client.get(change_url("importbatch", second.pk)).content.decode()
     assert "REST API" in page
     assert "succesfullySubmittedSourceUuids" in page
-    created = client.get(changelist("message"), {"created_batch__id__exact": second.pk}).content.decode()
+    created = client.get(
+        changelist("message"), {"created_batch__id__exact": second.pk, "department": second.department_id}
+    ).content.decode()
     assert "src-000003" in created or "Subject 3" in created
     assert "hello 1" not in created
 
