@@ -80,6 +80,7 @@ REGISTRY_TABLE = MessageUuid._meta.db_table
 
 _REGISTER_FUNCTION = "messages_app_register_message_uuid"
 _UNREGISTER_FUNCTION = "messages_app_unregister_message_uuid"
+_UNREGISTER_ALL_FUNCTION = "messages_app_unregister_all_message_uuids"
 
 
 # The reverse one-to-one parts of a message, each joined under this alias by ``select_parts``.
@@ -146,6 +147,15 @@ END $$""",  # noqa: S608
             f"REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION {_REGISTER_FUNCTION}()",
             f"CREATE TRIGGER message_unregister_uuid AFTER DELETE ON {MESSAGE_TABLE} "
             f"REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION {_UNREGISTER_FUNCTION}()",
+            # A TRUNCATE fires no DELETE trigger; left behind, the registry would refuse the
+            # messageUuids of messages imported again.
+            f"""CREATE OR REPLACE FUNCTION {_UNREGISTER_ALL_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM {REGISTRY_TABLE};
+    RETURN NULL;
+END $$""",  # noqa: S608
+            f"CREATE TRIGGER message_unregister_all AFTER TRUNCATE ON {MESSAGE_TABLE} "
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {_UNREGISTER_ALL_FUNCTION}()",
         ]
     return [
         f"CREATE TRIGGER message_register_uuid AFTER INSERT ON {MESSAGE_TABLE} FOR EACH ROW BEGIN "  # noqa: S608

@@ -173,3 +173,18 @@ def test_the_database_refuses_a_messageuuid_another_department_holds():
             payload_hash="0" * 64,
         )
     assert MessageUuid.objects.get().department_id == first.pk
+
+
+@pytest.mark.skipif(not is_postgres(), reason="TRUNCATE is PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+def test_truncating_the_message_table_empties_the_registry_and_the_messages_import_again():
+    department = Department.objects.create(uuid="registry-dept")
+    items = [full_message(1, messageUuid="kept-uuid")]
+    ingest_messages(department=department, customer_uuid="registry-customer", items=items)
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"TRUNCATE {Message._meta.db_table} CASCADE")
+    again = ingest_messages(department=department, customer_uuid="registry-customer", items=items)
+
+    assert again.failed_count == 0
+    assert list(MessageUuid.objects.values_list("message_uuid", flat=True)) == ["kept-uuid"]
