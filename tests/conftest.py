@@ -28,6 +28,57 @@ def pytest_configure(config: pytest.Config) -> None:
         settings.DATABASES["replica_0"] = {**default, "TEST": {**default["TEST"], "MIRROR": "default", "NAME": None}}
 
 
+def _replica_on_another_server() -> bool:
+    from django.conf import settings
+
+    replica, primary = settings.DATABASES.get("replica_0", {}), settings.DATABASES["default"]
+    return "postgresql" in primary["ENGINE"] and (replica.get("HOST"), replica.get("PORT")) != (
+        primary.get("HOST"),
+        primary.get("PORT"),
+    )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_call(item: pytest.Item):
+    """With a real streaming replica (scripts/with_replica.sh), a transactional test that
+    reads ``replica_0`` starts once the replica has replayed what its fixtures committed.
+
+    Each such test begins by emptying every table (TRUNCATE of the ten partitioned tables
+    is some 700 relations), which a standby replays more slowly than a mirror answers; the
+    streaming tests of lag itself (tests/api/test_replica_streaming.py) make their own."""
+    marker = item.get_closest_marker("django_db")
+    if (
+        marker is not None
+        and marker.kwargs.get("transaction")
+        and "replica_0" in (marker.kwargs.get("databases") or [])
+        and _replica_on_another_server()
+    ):
+        _wait_for_replay(item)
+    yield
+
+
+def _wait_for_replay(item: pytest.Item, seconds: float = 15.0) -> None:
+    import time
+
+    from django.db import DatabaseError, connections
+
+    blocker = item._request.getfixturevalue("django_db_blocker")
+    with blocker.unblock():
+        try:
+            with connections["default"].cursor() as cursor:
+                cursor.execute("SELECT pg_current_wal_lsn()")
+                (target,) = cursor.fetchone()
+            deadline = time.monotonic() + seconds
+            with connections["replica_0"].cursor() as cursor:
+                while time.monotonic() < deadline:
+                    cursor.execute("SELECT pg_last_wal_replay_lsn() >= %s::pg_lsn", [target])
+                    if cursor.fetchone()[0]:
+                        return
+                    time.sleep(0.02)
+        except DatabaseError:
+            return  # a replica the test took down: nothing to wait for
+
+
 @pytest.fixture(autouse=True)
 def _clear_cache():
     """Lockout counters live in the cache; every test starts with none."""
