@@ -43,6 +43,7 @@ from ..models import (
     NotificationNotifier,
     VoiceCallAttributes,
 )
+from ..models.lookups import any_of_sql
 from ..tasks import enqueue_deliveries
 from ..wire import ITEMS_PATH
 from . import rows
@@ -348,15 +349,6 @@ _STORED_COLUMNS = (
 )
 
 
-def _any_of(column: str, values: list[str]) -> tuple[str, list[Any]]:
-    """``column`` is one of ``values``: one array parameter on PostgreSQL (as ``any_of``)."""
-    if connection.vendor == "postgresql":
-        return f"{column} = ANY(%s::text[])", [values]
-    if not values:
-        return "1 = 0", []
-    return f"{column} IN ({', '.join(['%s'] * len(values))})", values
-
-
 def _stored_rows(department_id: int, sources: list[str], message_uuids: list[str]) -> list[dict[str, Any]]:
     """The department's messages with one of ``sources`` or ``message_uuids``, and the
     messageUuids of ``message_uuids`` that other departments hold, in one query.
@@ -365,9 +357,9 @@ def _stored_rows(department_id: int, sources: list[str], message_uuids: list[str
     reads the registry, the one place a messageUuid is unique across departments. A
     registry row carries only its owner's ids: another department's message is never read.
     """
-    by_source, source_params = _any_of("source_uuid", sources)
-    by_uuid, uuid_params = _any_of("message_uuid", message_uuids)
-    in_registry, registry_params = _any_of("message_uuid", message_uuids)
+    by_source, source_params = any_of_sql("source_uuid", sources, connection.vendor)
+    by_uuid, uuid_params = any_of_sql("message_uuid", message_uuids, connection.vendor)
+    in_registry, registry_params = any_of_sql("message_uuid", message_uuids, connection.vendor)
     qn = connection.ops.quote_name
     sql = (
         f"SELECT {', '.join(_STORED_COLUMNS)} FROM {qn(Message._meta.db_table)} "  # noqa: S608 (names from _meta)

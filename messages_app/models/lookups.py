@@ -17,9 +17,14 @@ class AnyOf(Lookup):
 
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, lhs_params = self.process_lhs(compiler, connection)
-        values = list(self.rhs)
-        if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::text[])", [*lhs_params, values]
-        if not values:
-            return "1 = 0", list(lhs_params)
-        return f"{lhs} IN ({', '.join(['%s'] * len(values))})", [*lhs_params, *values]
+        sql, params = any_of_sql(lhs, list(self.rhs), connection.vendor)
+        return sql, [*lhs_params, *params]
+
+
+def any_of_sql(column: str, values: list[str], vendor: str) -> tuple[str, list[Any]]:
+    """``column`` is one of ``values``, as SQL and its parameters (for raw SQL too)."""
+    if vendor == "postgresql":
+        return f"{column} = ANY(%s::text[])", [values]
+    if not values:
+        return "1 = 0", []
+    return f"{column} IN ({', '.join(['%s'] * len(values))})", list(values)
